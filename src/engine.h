@@ -1,0 +1,90 @@
+/* engine.h: the convolution engine interface, the engine table, the planner. */
+#ifndef IMF_ENGINE_H
+#define IMF_ENGINE_H
+
+#include <stddef.h>
+
+#include "border.h"
+#include "err.h"
+#include "kernel.h"
+#include "plane.h"
+
+/*
+ * One convolution of one plane by a bank of nk kernels, in the form every
+ * engine computes:
+ *
+ *   r_b(y, x) = sum_{i<kh} sum_{j<kw} wt_b(i, j) * in'(y + i - ay, x + j - ax)
+ *   out(y, x) = combine(r_0, ..., r_{nk-1})          for y < out_h, x < out_w
+ *
+ * where in' is the input extended by the border rule.  This is correlation:
+ * the job layer has already flipped the kernels for convolution, folded each
+ * kernel's scale into its weights and turned the shape (same/full/valid)
+ * into the output size and the anchor (ax, ay), which may be negative or
+ * exceed the kernel (the output then starts inside or beyond the image).
+ * Bias is added by the job layer afterwards.  Weights of kernel b, row i,
+ * column j are wt[(b * kh + i) * kw + j].
+ */
+struct conv_job {
+	const struct plane *in;
+	struct plane *out;           /* allocated by the caller, out->w x out->h */
+	int kw, kh, nk;
+	const float *wt;
+	int ax, ay;
+	enum kern_combine combine;
+	struct border border;
+	int threads;                 /* >= 1 */
+	char note[160];              /* what the engine did, for -v; may stay empty */
+};
+
+/*
+ * An engine.  supports() says whether it can run the job at all; cost() is
+ * its estimated time in seconds on this machine class (the constants live in
+ * each engine's file, measured by make bench); run() computes job->out.
+ */
+struct engine {
+	const char *name;
+	const char *summary;
+	int (*supports)(const struct conv_job *job);
+	double (*cost)(const struct conv_job *job);
+	int (*run)(struct conv_job *job, struct err *err);
+};
+
+/* The engines, one per file. */
+extern const struct engine eng_direct;
+
+/* eng_find returns the engine called name, or NULL; "auto" gives NULL too. */
+const struct engine *eng_find(const char *name);
+
+/* eng_count and eng_at enumerate the table (tests run every engine). */
+int eng_count(void);
+const struct engine *eng_at(int i);
+
+/* eng_names lists the engine names for messages and --help ("direct, ..."). */
+const char *eng_names(void);
+
+/* eng_choose returns the cheapest engine that supports job (never NULL). */
+const struct engine *eng_choose(const struct conv_job *job);
+
+/* eng_run runs job with engine e, or the planner's choice when e is NULL. */
+int eng_run(const struct engine *e, struct conv_job *job, struct err *err);
+
+/*
+ * Helpers shared by the engines.
+ *
+ * eng_combine folds kernel b's result row r into the output row acc:
+ * b == 0 initialises acc.  eng_combine_finish applies the last step
+ * (the square root of "magnitude").
+ */
+void eng_combine(enum kern_combine c, int b, float *acc, const float *r, int n);
+void eng_combine_finish(enum kern_combine c, float *acc, int n);
+
+/*
+ * eng_parallel splits rows [0, rows) into at most `threads` contiguous
+ * bands and calls fn(ctx, y0, y1, band) for each, in parallel threads.
+ * fn returns 0 or -1 (having filled its own error record in ctx).  The
+ * split depends only on rows and threads, never on timing.
+ */
+int eng_parallel(int threads, int rows,
+		 int (*fn)(void *ctx, int y0, int y1, int band), void *ctx);
+
+#endif

@@ -1,0 +1,33 @@
+/* image.c: allocation of a whole image. */
+#include "image.h"
+
+#include <string.h>
+
+int img_alloc(struct image *im, int w, int h, int nch, struct err *err)
+{
+	int c;
+
+	memset(im, 0, sizeof *im);
+	if (nch < 1 || nch > IMG_MAX_CHANNELS)
+		return err_set(err, ERR_SOFTWARE, "img_alloc: %d channels", nch);
+	for (c = 0; c < nch; c++) {
+		if (plane_alloc(&im->ch[c], w, h, err)) {
+			img_free(im);
+			return -1;
+		}
+	}
+	im->w = w;
+	im->h = h;
+	im->nch = nch;
+	im->depth = 8;
+	return 0;
+}
+
+void img_free(struct image *im)
+{
+	int c;
+
+	for (c = 0; c < IMG_MAX_CHANNELS; c++)
+		plane_free(&im->ch[c]);
+	memset(im, 0, sizeof *im);
+}

@@ -1,0 +1,67 @@
+/* io.h: reading and writing images in every supported format. */
+#ifndef IMF_IO_H
+#define IMF_IO_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "image.h"
+
+enum io_format {
+	IO_NONE = 0,
+	IO_PNG,
+	IO_JPEG,
+	IO_PNM,   /* P5 (grey) or P6 (RGB), 8 or 16 bit */
+	IO_PFM    /* Pf (grey) or PF (RGB), 32-bit float */
+};
+
+/* io_format_by_name maps "png", "jpeg"/"jpg", "pnm"/"pgm"/"ppm", "pfm". */
+enum io_format io_format_by_name(const char *name);
+
+/* io_format_by_ext maps a path's extension (case-insensitive), or IO_NONE. */
+enum io_format io_format_by_ext(const char *path);
+
+/* io_format_name is the canonical name ("png", "jpeg", "pnm", "pfm"). */
+const char *io_format_name(enum io_format f);
+
+/*
+ * io_read decodes the image in path ("-" reads stdin) into *im, detecting
+ * the format by its magic bytes.  On failure it returns -1 with err filled:
+ * ERR_NOINPUT when the file cannot be opened, ERR_DATA for malformed or
+ * unsupported data, ERR_IO for a read error, ERR_OS for memory; the
+ * message names the file.  *im is zeroed on failure.
+ */
+int io_read(const char *path, struct image *im, struct err *err);
+
+/*
+ * io_read_limit is io_read with a limit on the pixel count (0: none): a
+ * larger image fails with ERR_OS before its planes are allocated, which is
+ * how a --max-pixels option keeps a small hostile file from taking all
+ * memory.
+ */
+int io_read_limit(const char *path, struct image *im,
+		  unsigned long long max_pixels, struct err *err);
+
+struct io_write_opts {
+	enum io_format format;  /* IO_NONE: by the path's extension */
+	int depth;              /* 8 or 16 for PNG/PNM; 0: the image's depth */
+	int quality;            /* JPEG quality 1..100 */
+};
+
+/*
+ * io_write encodes im to path ("-" writes stdout).  A file is written to a
+ * temporary file in the same directory and renamed into place, so a failed
+ * write leaves any existing file untouched and no partial file.
+ * Integer formats clamp samples to [0, 1] and round to nearest; PFM keeps
+ * raw floats.  Formats without alpha (JPEG, PNM, PFM) drop the alpha channel.
+ */
+int io_write(const char *path, const struct image *im,
+	     const struct io_write_opts *opts, struct err *err);
+
+/*
+ * io_cleanup_on_signal removes a temporary output file still being written;
+ * it is async-signal-safe and meant for the CLI's SIGINT/SIGTERM handler.
+ */
+void io_cleanup_on_signal(void);
+
+#endif

@@ -1,0 +1,92 @@
+/* kernel.h: convolution kernels and banks: parsing, generators, properties. */
+#ifndef IMF_KERNEL_H
+#define IMF_KERNEL_H
+
+#include <stdio.h>
+
+#include "err.h"
+
+/* Documented limits (man page, "KERNEL FILES"). */
+#define KERN_MAX_SIDE 4095          /* width and height */
+#define KERN_MAX_ELEMS (1L << 22)   /* width x height of one matrix */
+#define KERN_MAX_BANK 64            /* matrices in one bank */
+
+enum kern_combine {
+	KERN_SUM = 0,        /* r = r1 + r2 + ... */
+	KERN_MAX,            /* r = max(r1, r2, ...) */
+	KERN_MAGNITUDE       /* r = sqrt(r1^2 + r2^2 + ...) */
+};
+
+/*
+ * A kernel is a bank of n >= 1 matrices of the same size w x h, applied to
+ * the same input, their results merged by combine.  Matrix b's weight at
+ * row y, column x is m[((size_t)b * h + y) * w + x], as written in the file
+ * (not flipped).  The origin (ox, oy) is the anchor column and row, 0-based,
+ * in the convolution sense of DESIGN.md; default floor(w/2), floor(h/2).
+ * scale[b] divides matrix b's sums ("auto" is resolved when parsed: the
+ * matrix's sum, or 1 when the sum is 0); bias is added once, after combine.
+ */
+struct kernel {
+	char name[64];
+	char desc[160];      /* first comment line of the file, or generated text */
+	int w, h, n;
+	int ox, oy;
+	enum kern_combine combine;
+	double bias;
+	double *scale;       /* n entries */
+	double *m;           /* n * h * w entries */
+};
+
+/*
+ * kern_parse parses the text of a kernel file (DESIGN.md format, version 1,
+ * or a libvips matrix file) into *k.  fname is used in error messages, which
+ * read "FNAME:LINE:COL: message" (ERR_DATA).  Returns 0 or -1; *k is zeroed
+ * on failure.
+ */
+int kern_parse(const char *text, size_t len, const char *fname,
+	       struct kernel *k, struct err *err);
+
+/* kern_load reads and parses the kernel file at path (ERR_NOINPUT if absent). */
+int kern_load(const char *path, struct kernel *k, struct err *err);
+
+/*
+ * kern_parse_inline parses "WxH: v v v ..." or ImageMagick's
+ * "WxH+X+Y: v,v,..." (W columns, H rows, row by row; X, Y the origin).
+ */
+int kern_parse_inline(const char *spec, struct kernel *k, struct err *err);
+
+/* Generators.  gaussian: size 0 means 2*ceil(3 sigma)+1; normalised to sum 1. */
+int kern_gen_gaussian(double sigma, int size, struct kernel *k, struct err *err);
+/* box: w x h ones, scale auto (the mean). */
+int kern_gen_box(int w, int h, struct kernel *k, struct err *err);
+
+/*
+ * kern_resolve turns a -k SPEC into a kernel: an inline matrix, a generator
+ * ("gaussian:SIGMA[,SIZE]", "box:N" or "box:WxH"), a path to a kernel file,
+ * or a name in the kernel library, searched in $IMFILTER_KERNEL_PATH
+ * (colon-separated), then ./kernels, then KERNEL_DATADIR.
+ */
+int kern_resolve(const char *spec, struct kernel *k, struct err *err);
+
+/* kern_list prints "name  description" for every library kernel, sorted. */
+int kern_list(FILE *out, struct err *err);
+
+/* kern_show prints the matrices, sums, scale, bias, origin, rank/separability. */
+void kern_show(FILE *out, const struct kernel *k);
+
+/* kern_free releases k's arrays and zeroes it; safe on a zeroed kernel. */
+void kern_free(struct kernel *k);
+
+/* kern_sum is the sum of matrix b's weights. */
+double kern_sum(const struct kernel *k, int b);
+
+/*
+ * kern_rank is the numerical rank of matrix b (Gaussian elimination with full
+ * pivoting, relative tolerance 1e-9); rank 1 means separable.
+ */
+int kern_rank(const struct kernel *k, int b);
+
+/* kern_set_scale sets every matrix's scale; auto != 0 means each one's sum (or 1). */
+void kern_set_scale(struct kernel *k, double scale, int autoscale);
+
+#endif
