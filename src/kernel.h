@@ -10,6 +10,7 @@
 #define KERN_MAX_SIDE 4095          /* width and height */
 #define KERN_MAX_ELEMS (1L << 22)   /* width x height of one matrix */
 #define KERN_MAX_BANK 64            /* matrices in one bank */
+#define KERN_MAX_FILE (256L << 20)  /* bytes of one kernel file */
 
 enum kern_combine {
 	KERN_SUM = 0,        /* r = r1 + r2 + ... */
@@ -82,11 +83,58 @@ double kern_sum(const struct kernel *k, int b);
 
 /*
  * kern_rank is the numerical rank of matrix b (Gaussian elimination with full
- * pivoting, relative tolerance 1e-9); rank 1 means separable.
+ * pivoting, relative tolerance 1e-9); rank 1 means separable.  It returns -1
+ * when out of memory.
  */
 int kern_rank(const struct kernel *k, int b);
 
+/*
+ * kern_separable says whether matrix b has rank 1 (an outer product of a
+ * column and a row).  It stops after two elimination steps, so it costs
+ * O(w h) where kern_rank costs O(min(w, h) w h); -1 when out of memory.
+ */
+int kern_separable(const struct kernel *k, int b);
+
 /* kern_set_scale sets every matrix's scale; auto != 0 means each one's sum (or 1). */
 void kern_set_scale(struct kernel *k, double scale, int autoscale);
+
+/* ---- Shared by kernel.c, kernel_gen.c and kernel_spec.c only. ---- */
+
+/*
+ * kern_alloc zeroes *k and allocates n zeroed w x h matrices with scale 1,
+ * bias 0, combine sum and the default origin.  The caller has checked the
+ * limits; a size outside them is ERR_SOFTWARE.
+ */
+int kern_alloc(struct kernel *k, int w, int h, int n, struct err *err);
+
+/*
+ * kern_sum_of is the sum of m[0..count), compensated (Neumaier), as
+ * kern_sum computes it.
+ */
+double kern_sum_of(const double *m, size_t count);
+
+/*
+ * kern_number parses all of s[0..len) as a decimal number (optional sign,
+ * optional exponent) or a fraction "a/b" of two of them, independent of the
+ * locale.  NaN, infinities, hexadecimal and values beyond float range are
+ * refused.  Returns 0, or -1 with a message such as
+ * 'expected a number, found "x"' in why.
+ */
+int kern_number(const char *s, size_t len, double *v, char *why, size_t whysz);
+
+/*
+ * kern_is_inline returns the length of an inline spec's "WxH:" or
+ * "WxH+X+Y:" prefix (colon included), or 0 if spec does not start so.
+ */
+size_t kern_is_inline(const char *spec);
+
+/* kern_valid_name says whether s[0..len) is 1 to 63 of [A-Za-z0-9._-]. */
+int kern_valid_name(const char *s, size_t len);
+
+/*
+ * kern_quote writes s[0..len) in double quotes to dst, control bytes as
+ * \xHH and anything past 40 bytes as "...", for error messages.
+ */
+void kern_quote(char *dst, size_t size, const char *s, size_t len);
 
 #endif

@@ -1,0 +1,366 @@
+/*
+ * kernel_spec.c: resolves a -k SPEC (inline matrix, generator, file path or
+ * library name) and lists the kernel library.
+ */
+#include "kernel.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "size.h"
+
+#ifndef KERNEL_DATADIR
+#define KERNEL_DATADIR "/usr/local/share/imfilter/kernels"
+#endif
+
+/* ---- The library's directories ------------------------------------------- */
+
+/*
+ * The library is searched in each directory of $IMFILTER_KERNEL_PATH
+ * (colon-separated, empty entries skipped), then ./kernels (a source tree),
+ * then the installed KERNEL_DATADIR; the first file of a name wins.
+ */
+struct dirs {
+	char *env;           /* a copy of $IMFILTER_KERNEL_PATH, cut at colons */
+	char *next;          /* the unread rest of env */
+	int stage;           /* 0: env, then ./kernels; 1: KERNEL_DATADIR; 2: done */
+};
+
+static int dirs_init(struct dirs *d, struct err *err)
+{
+	const char *env = getenv("IMFILTER_KERNEL_PATH");
+
+	d->env = NULL;
+	d->stage = 0;
+	if (env != NULL && (d->env = strdup(env)) == NULL)
+		return err_oom(err, "IMFILTER_KERNEL_PATH");
+	d->next = d->env;
+	return 0;
+}
+
+static const char *dirs_next(struct dirs *d)
+{
+	char *dir, *colon;
+
+	while (d->stage == 0 && d->next != NULL) {
+		dir = d->next;
+		colon = strchr(dir, ':');
+		if (colon != NULL) {
+			*colon = '\0';
+			d->next = colon + 1;
+		} else {
+			d->next = NULL;
+		}
+		if (dir[0] != '\0')
+			return dir;
+	}
+	switch (d->stage) {
+	case 0:
+		d->stage = 1;
+		return "kernels";
+	case 1:
+		d->stage = 2;
+		return KERNEL_DATADIR;
+	default:
+		return NULL;
+	}
+}
+
+static void dirs_free(struct dirs *d)
+{
+	free(d->env);
+	d->env = d->next = NULL;
+}
+
+/* join returns the malloc'ed path DIR/NAME.kernel, or NULL when out of memory. */
+static char *join(const char *dir, const char *name, size_t namelen)
+{
+	size_t dl = strlen(dir), n;
+	char *p;
+
+	if (size_add(&n, dl, namelen) || size_add(&n, n, sizeof "/.kernel"))
+		return NULL;
+	p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/%.*s.kernel", dir, (int)namelen, name);
+	return p;
+}
+
+static int is_regular(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* find_library loads NAME.kernel from the first directory that has it. */
+static int find_library(const char *name, struct kernel *k, struct err *err)
+{
+	struct dirs d;
+	const char *dir;
+	char *path;
+	int rc = 1;
+
+	if (dirs_init(&d, err))
+		return -1;
+	while (rc == 1 && (dir = dirs_next(&d)) != NULL) {
+		path = join(dir, name, strlen(name));
+		if (path == NULL)
+			rc = err_oom(err, name);
+		else if (is_regular(path))
+			rc = kern_load(path, k, err);
+		free(path);
+	}
+	dirs_free(&d);
+	if (rc == 1)
+		return err_set(err, ERR_USAGE, "unknown kernel \"%s\" "
+			       "(see --list-kernels)", name);
+	return rc;
+}
+
+/* ---- Generators ---------------------------------------------------------- */
+
+/* whole parses all of s[0..len) as a decimal integer from 1 to max, or -1. */
+static long whole(const char *s, size_t len, long max)
+{
+	char buf[16], *end;
+	size_t i;
+	long v;
+
+	if (len == 0 || len >= sizeof buf)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno != 0 || end != buf + len || v < 1 || v > max)
+		return -1;
+	return v;
+}
+
+/* gaussian parses "SIGMA[,SIZE]", the part of "gaussian:SIGMA[,SIZE]". */
+static int gaussian(const char *spec, const char *arg, struct kernel *k,
+		    struct err *err)
+{
+	const char *comma = strchr(arg, ',');
+	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+	char q[64], why[160];
+	double sigma;
+	long size = 0;
+
+	kern_quote(q, sizeof q, spec, strlen(spec));
+	if (kern_number(arg, n, &sigma, why, sizeof why))
+		return err_set(err, ERR_DATA, "%s: sigma: %s (expected "
+			       "gaussian:SIGMA[,SIZE])", q, why);
+	if (!(sigma > 0))
+		return err_set(err, ERR_DATA, "%s: sigma must be greater than 0", q);
+	if (comma && (size = whole(comma + 1, strlen(comma + 1), KERN_MAX_SIDE)) < 0)
+		return err_set(err, ERR_DATA, "%s: size must be an integer from 1 "
+			       "to %d (expected gaussian:SIGMA[,SIZE])", q,
+			       KERN_MAX_SIDE);
+	return kern_gen_gaussian(sigma, (int)size, k, err);
+}
+
+/* box parses "N" or "WxH", the part of "box:N" or "box:WxH". */
+static int box(const char *spec, const char *arg, struct kernel *k,
+	       struct err *err)
+{
+	const char *x = strchr(arg, 'x');
+	long w, h;
+	char q[64];
+
+	if (x != NULL) {
+		w = whole(arg, (size_t)(x - arg), KERN_MAX_SIDE);
+		h = whole(x + 1, strlen(x + 1), KERN_MAX_SIDE);
+	} else {
+		w = h = whole(arg, strlen(arg), KERN_MAX_SIDE);
+	}
+	if (w < 0 || h < 0) {
+		kern_quote(q, sizeof q, spec, strlen(spec));
+		return err_set(err, ERR_DATA, "%s: expected box:N or box:WxH with "
+			       "sides from 1 to %d", q, KERN_MAX_SIDE);
+	}
+	return kern_gen_box((int)w, (int)h, k, err);
+}
+
+/* ---- Resolving a spec ---------------------------------------------------- */
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int kern_resolve(const char *spec, struct kernel *k, struct err *err)
+{
+	char q[64];
+
+	memset(k, 0, sizeof *k);
+	if (spec == NULL || spec[0] == '\0')
+		return err_set(err, ERR_USAGE, "empty kernel spec");
+	if (kern_is_inline(spec))
+		return kern_parse_inline(spec, k, err);
+	if (starts_with(spec, "gaussian:"))
+		return gaussian(spec, spec + strlen("gaussian:"), k, err);
+	if (starts_with(spec, "box:"))
+		return box(spec, spec + strlen("box:"), k, err);
+	/*
+	 * A name that ends like a kernel file is meant as a file, so a typo
+	 * there reads "No such file" rather than "unknown kernel".
+	 */
+	if (strchr(spec, '/') || is_regular(spec) || ends_with(spec, ".kernel") ||
+	    ends_with(spec, ".mat"))
+		return kern_load(spec, k, err);
+	kern_quote(q, sizeof q, spec, strlen(spec));
+	if (strcmp(spec, "gaussian") == 0 || strcmp(spec, "box") == 0)
+		return err_set(err, ERR_USAGE, "%s needs parameters: "
+			       "gaussian:SIGMA[,SIZE], box:N or box:WxH", q);
+	if (!kern_valid_name(spec, strlen(spec)))
+		return err_set(err, ERR_USAGE, "unknown kernel %s "
+			       "(see --list-kernels)", q);
+	return find_library(spec, k, err);
+}
+
+/* ---- Listing the library ------------------------------------------------- */
+
+struct entry {
+	char name[64];
+	char *path;
+};
+
+struct entries {
+	struct entry *e;
+	size_t n, cap;
+	int width;           /* longest name */
+};
+
+static int has_entry(const struct entries *list, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		if (strlen(list->e[i].name) == len &&
+		    memcmp(list->e[i].name, name, len) == 0)
+			return 1;
+	return 0;
+}
+
+static int add_entry(struct entries *list, const char *dir, const char *name,
+		     size_t len, struct err *err)
+{
+	struct entry *e;
+	size_t cap, bytes;
+	char *path;
+
+	path = join(dir, name, len);
+	if (path == NULL)
+		return err_oom(err, "kernel list");
+	if (!is_regular(path)) {
+		free(path);
+		return 0;
+	}
+	if (list->n == list->cap) {
+		cap = list->cap ? list->cap * 2 : 32;
+		if (size_mul(&bytes, cap, sizeof *e) ||
+		    (e = realloc(list->e, bytes)) == NULL) {
+			free(path);
+			return err_oom(err, "kernel list");
+		}
+		list->e = e;
+		list->cap = cap;
+	}
+	e = &list->e[list->n++];
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
+	e->path = path;
+	if ((int)len > list->width)
+		list->width = (int)len;
+	return 0;
+}
+
+/* scan_dir adds DIR's *.kernel files whose names are not listed yet. */
+static int scan_dir(struct entries *list, const char *dir, struct err *err)
+{
+	struct dirent *de;
+	size_t len;
+	DIR *d;
+	int rc = 0;
+
+	d = opendir(dir);
+	if (d == NULL)
+		return 0;    /* a missing directory just holds no kernels */
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (!ends_with(de->d_name, ".kernel"))
+			continue;
+		len = strlen(de->d_name) - strlen(".kernel");
+		if (kern_valid_name(de->d_name, len) &&
+		    !has_entry(list, de->d_name, len))
+			rc = add_entry(list, dir, de->d_name, len, err);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+/*
+ * print_entry loads a kernel for its description.  A file that fails to
+ * parse is listed with its error, which is more use there than a gap.
+ */
+static int print_entry(FILE *out, const struct entry *e, int width,
+		       struct err *err)
+{
+	struct kernel k;
+	struct err kerr;
+
+	err_clear(&kerr);
+	if (kern_load(e->path, &k, &kerr) == 0) {
+		fprintf(out, "%-*s  %s\n", width, e->name, k.desc);
+		kern_free(&k);
+		return 0;
+	}
+	if (kerr.cls == ERR_OS)
+		return err_set(err, kerr.cls, "%s", kerr.msg);
+	fprintf(out, "%-*s  (not usable: %s)\n", width, e->name, kerr.msg);
+	return 0;
+}
+
+int kern_list(FILE *out, struct err *err)
+{
+	struct entries list = { NULL, 0, 0, 0 };
+	struct dirs d;
+	const char *dir;
+	size_t i;
+	int rc = 0;
+
+	if (dirs_init(&d, err))
+		return -1;
+	while (rc == 0 && (dir = dirs_next(&d)) != NULL)
+		rc = scan_dir(&list, dir, err);
+	dirs_free(&d);
+	if (list.n > 0)
+		qsort(list.e, list.n, sizeof *list.e, by_name);
+	for (i = 0; rc == 0 && i < list.n; i++)
+		rc = print_entry(out, &list.e[i], list.width, err);
+	for (i = 0; i < list.n; i++)
+		free(list.e[i].path);
+	free(list.e);
+	if (rc == 0 && ferror(out))
+		rc = err_set(err, ERR_IO, "kernel list: write error");
+	return rc;
+}
