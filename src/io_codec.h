@@ -1,0 +1,90 @@
+/* io_codec.h: the private interface between io.c and the per-format codecs. */
+#ifndef IMF_IO_CODEC_H
+#define IMF_IO_CODEC_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "image.h"
+#include "plane.h"
+
+/*
+ * The whole input file, already in memory, and what a decoder needs to know
+ * besides the bytes: the name for messages ("<stdin>" for standard input)
+ * and the largest pixel count the caller accepts (0 means no limit).
+ */
+struct io_src {
+	const unsigned char *buf;
+	size_t n;
+	const char *name;
+	unsigned long long max_pixels;
+};
+
+/*
+ * Decoders fill *im (zeroed on failure) and return 0, or return -1 with err
+ * filled; every message starts with src->name.  Encoders write the whole
+ * image to f and return 0, or return -1 with err filled: ERR_IO for a
+ * failed write (with the errno of that write), ERR_DATA or ERR_SOFTWARE for
+ * an image the format cannot hold.  The caller flushes and closes f.
+ */
+int io_png_decode(const struct io_src *src, struct image *im, struct err *err);
+int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
+		  struct err *err);
+
+int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err);
+int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
+		   int quality, struct err *err);
+
+int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err);
+int io_pnm_encode(FILE *f, const char *name, const struct image *im, int depth,
+		  struct err *err);
+
+int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err);
+int io_pfm_encode(FILE *f, const char *name, const struct image *im,
+		  struct err *err);
+
+/*
+ * io_check_size vets the dimensions a file declares before anything is
+ * allocated for them: a side outside 1..PLANE_MAX_SIDE is malformed data,
+ * more pixels than the caller's limit is a resource limit (ERR_OS).
+ */
+static inline int io_check_size(const struct io_src *src, unsigned long w,
+				unsigned long h, struct err *err)
+{
+	if (w < 1 || h < 1 || w > PLANE_MAX_SIDE || h > PLANE_MAX_SIDE)
+		return err_set(err, ERR_DATA, "%s: image size %lu x %lu is out of range",
+			       src->name, w, h);
+	if (src->max_pixels != 0 && (unsigned long long)w * h > src->max_pixels)
+		return err_set(err, ERR_OS, "%s: %lu x %lu pixels exceed the limit of %llu",
+			       src->name, w, h, src->max_pixels);
+	return 0;
+}
+
+/*
+ * io_quantize maps a sample to an integer 0..max: clamped to [0, 1], scaled
+ * and rounded half up.  NaN becomes 0 (the comparison is false for it), so
+ * no encoder ever sees one.  The product is formed in double, where it is
+ * exact, so a value k / max that went through float comes back as k.
+ */
+static inline unsigned io_quantize(float v, unsigned max)
+{
+	if (!(v > 0.0f))
+		return 0;
+	if (v >= 1.0f)
+		return max;
+	return (unsigned)((double)v * max + 0.5);
+}
+
+/* io_put writes n bytes, recording a failed write as ERR_IO with its errno. */
+static inline int io_put(FILE *f, const void *p, size_t n, const char *name,
+			 struct err *err)
+{
+	if (n != 0 && fwrite(p, 1, n, f) != n)
+		return err_set(err, ERR_IO, "%s: %s", name, strerror(errno));
+	return 0;
+}
+
+#endif

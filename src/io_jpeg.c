@@ -1,0 +1,350 @@
+/* io_jpeg.c: JPEG decoding and encoding through libjpeg(-turbo). */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <jerror.h>
+
+#include "io_codec.h"
+
+/*
+ * A progressive file may carry any number of scans, and each one makes the
+ * decoder pass over the whole coefficient buffer again; a hostile file can
+ * spin for minutes that way.  1000 is ten times what cjpeg can write.
+ */
+#define JPEG_MAX_SCANS 1000
+
+/* Quality from which chroma is kept at full resolution (see encode_run). */
+#define JPEG_FULL_CHROMA_QUALITY 90
+
+#define JPEG_OUT_BUF 65536
+
+/*
+ * Our error manager: libjpeg's, plus where to jump and what to fill.  It is
+ * the first member of the codec state, which lives in the caller of the
+ * function that calls setjmp, so nothing it holds is lost by the jump.
+ */
+struct jpeg_fail {
+	struct jpeg_error_mgr pub;
+	jmp_buf jb;
+	const char *name;
+	struct err *err;
+	int io_errno;   /* set by a failed fwrite before it raises the error */
+};
+
+/* Every fatal error ends here with libjpeg's own formatted message. */
+static void on_error_exit(j_common_ptr cinfo)
+{
+	struct jpeg_fail *f = (struct jpeg_fail *)cinfo->err;
+	char msg[JMSG_LENGTH_MAX];
+
+	(*cinfo->err->format_message)(cinfo, msg);
+	if (f->io_errno)
+		err_set(f->err, ERR_IO, "%s: %s", f->name, strerror(f->io_errno));
+	else if (cinfo->err->msg_code == JERR_OUT_OF_MEMORY)
+		err_set(f->err, ERR_OS, "%s: %s", f->name, msg);
+	else
+		err_set(f->err, ERR_DATA, "%s: %s", f->name, msg);
+	longjmp(f->jb, 1);
+}
+
+/*
+ * Warnings (msg_level -1) are corrupt data: a truncated file, a damaged
+ * segment.  libjpeg would carry on and pad the picture with grey, which
+ * would then be filtered and written as if it were the image, so they are
+ * errors here.  Trace messages (msg_level >= 0) are dropped.
+ */
+static void on_emit_message(j_common_ptr cinfo, int msg_level)
+{
+	if (msg_level < 0)
+		on_error_exit(cinfo);
+}
+
+/* Nothing of libjpeg's ever reaches stderr. */
+static void on_output_message(j_common_ptr cinfo)
+{
+	(void)cinfo;
+}
+
+static void init_fail(struct jpeg_fail *f, const char *name, struct err *err)
+{
+	jpeg_std_error(&f->pub);
+	f->pub.error_exit = on_error_exit;
+	f->pub.emit_message = on_emit_message;
+	f->pub.output_message = on_output_message;
+	f->name = name;
+	f->err = err;
+}
+
+/* ---- decoding -------------------------------------------------------------- */
+
+struct jpeg_dec {
+	struct jpeg_fail fail;
+	struct jpeg_decompress_struct cinfo;
+	struct jpeg_progress_mgr progress;
+	const struct io_src *src;
+	struct image *im;
+};
+
+static void on_progress(j_common_ptr cinfo)
+{
+	j_decompress_ptr c = (j_decompress_ptr)cinfo;
+	struct jpeg_fail *f = (struct jpeg_fail *)cinfo->err;
+
+	if (c->input_scan_number > JPEG_MAX_SCANS) {
+		err_set(f->err, ERR_DATA, "%s: more than %d scans", f->name, JPEG_MAX_SCANS);
+		longjmp(f->jb, 1);
+	}
+}
+
+/*
+ * CMYK to RGB.  Adobe's applications (the files with an APP14 marker) store
+ * CMYK inverted, 255 meaning no ink, so there R = C * K / 255; other files
+ * store ink amounts, R = (255 - C) * (255 - K) / 255.  libjpeg has already
+ * turned YCCK into CMYK.  No colour profile is applied: this is the naive
+ * conversion every viewer without colour management uses.
+ */
+static void put_cmyk_row(struct image *im, const JSAMPLE *row, int y, int adobe)
+{
+	float *r = plane_row(&im->ch[0], y);
+	float *g = plane_row(&im->ch[1], y);
+	float *b = plane_row(&im->ch[2], y);
+	int x;
+
+	for (x = 0; x < im->w; x++, row += 4) {
+		float c = row[0], m = row[1], ye = row[2], k = row[3];
+
+		if (!adobe) {
+			c = 255.0f - c;
+			m = 255.0f - m;
+			ye = 255.0f - ye;
+			k = 255.0f - k;
+		}
+		r[x] = c * k / (255.0f * 255.0f);
+		g[x] = m * k / (255.0f * 255.0f);
+		b[x] = ye * k / (255.0f * 255.0f);
+	}
+}
+
+static void put_row(struct image *im, const JSAMPLE *row, int y)
+{
+	int c, x, nch = im->nch;
+
+	for (c = 0; c < nch; c++) {
+		float *out = plane_row(&im->ch[c], y);
+		const JSAMPLE *p = row + c;
+
+		for (x = 0; x < im->w; x++, p += nch)
+			out[x] = (float)*p / 255.0f;
+	}
+}
+
+/*
+ * Pixels are returned as stored: an EXIF Orientation tag is not applied,
+ * so a photo a camera tagged "rotate 90" comes out lying on its side, as
+ * the decoder sees it.
+ */
+static int decode_run(struct jpeg_dec *d)
+{
+	j_decompress_ptr c = &d->cinfo;
+	JSAMPARRAY row;
+	int nch, cmyk;
+
+	if (setjmp(d->fail.jb))
+		return -1;
+	jpeg_create_decompress(c);
+	d->progress.progress_monitor = on_progress;
+	c->progress = &d->progress;
+	jpeg_mem_src(c, d->src->buf, (unsigned long)d->src->n);
+	jpeg_read_header(c, TRUE);
+	if (io_check_size(d->src, c->image_width, c->image_height, d->fail.err))
+		return -1;
+	switch (c->jpeg_color_space) {
+	case JCS_GRAYSCALE:
+		c->out_color_space = JCS_GRAYSCALE;
+		cmyk = 0;
+		nch = 1;
+		break;
+	case JCS_CMYK:
+	case JCS_YCCK:
+		c->out_color_space = JCS_CMYK;
+		cmyk = 1;
+		nch = 3;
+		break;
+	default:
+		c->out_color_space = JCS_RGB;
+		cmyk = 0;
+		nch = 3;
+		break;
+	}
+	jpeg_start_decompress(c);
+	if (img_alloc(d->im, (int)c->output_width, (int)c->output_height, nch,
+		      d->fail.err))
+		return -1;
+	d->im->depth = 8;
+	/* Memory from libjpeg's pools goes away with jpeg_destroy, jump or not. */
+	row = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE,
+				      c->output_width * (JDIMENSION)c->output_components, 1);
+	while (c->output_scanline < c->output_height) {
+		int y = (int)c->output_scanline;
+
+		jpeg_read_scanlines(c, row, 1);
+		if (cmyk)
+			put_cmyk_row(d->im, row[0], y, c->saw_Adobe_marker);
+		else
+			put_row(d->im, row[0], y);
+	}
+	jpeg_finish_decompress(c);
+	return 0;
+}
+
+int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err)
+{
+	struct jpeg_dec d;
+	int rc;
+
+	memset(im, 0, sizeof *im);
+	memset(&d, 0, sizeof d);
+	init_fail(&d.fail, src->name, err);
+	d.cinfo.err = &d.fail.pub;
+	d.src = src;
+	d.im = im;
+
+	rc = decode_run(&d);
+
+	jpeg_destroy_decompress(&d.cinfo);
+	if (rc)
+		img_free(im);
+	return rc;
+}
+
+/* ---- encoding -------------------------------------------------------------- */
+
+/*
+ * A destination manager writing to our FILE *, so that a failed write keeps
+ * its errno (jpeg_stdio_dest only says "out of disk space?").
+ */
+struct jpeg_out {
+	struct jpeg_destination_mgr pub;
+	FILE *f;
+	JOCTET buf[JPEG_OUT_BUF];
+};
+
+static void flush_out(j_compress_ptr cinfo, size_t n)
+{
+	struct jpeg_out *o = (struct jpeg_out *)cinfo->dest;
+
+	if (n != 0 && fwrite(o->buf, 1, n, o->f) != n) {
+		((struct jpeg_fail *)cinfo->err)->io_errno = errno ? errno : EIO;
+		ERREXIT(cinfo, JERR_FILE_WRITE);
+	}
+	o->pub.next_output_byte = o->buf;
+	o->pub.free_in_buffer = sizeof o->buf;
+}
+
+static void init_out(j_compress_ptr cinfo)
+{
+	flush_out(cinfo, 0);
+}
+
+static boolean empty_out(j_compress_ptr cinfo)
+{
+	/* libjpeg asks only when the buffer is full, whatever free_in_buffer says. */
+	flush_out(cinfo, JPEG_OUT_BUF);
+	return TRUE;
+}
+
+static void term_out(j_compress_ptr cinfo)
+{
+	struct jpeg_out *o = (struct jpeg_out *)cinfo->dest;
+
+	flush_out(cinfo, sizeof o->buf - o->pub.free_in_buffer);
+}
+
+struct jpeg_enc {
+	struct jpeg_fail fail;
+	struct jpeg_compress_struct cinfo;
+	struct jpeg_out out;
+	const struct image *im;
+	int quality;
+};
+
+/* get_row interleaves row y as grey or RGB; alpha is dropped. */
+static void get_row(const struct image *im, int ncomp, JSAMPLE *row, int y)
+{
+	int c, x;
+
+	for (c = 0; c < ncomp; c++) {
+		const float *in = plane_row(&im->ch[c], y);
+		JSAMPLE *p = row + c;
+
+		for (x = 0; x < im->w; x++, p += ncomp)
+			*p = (JSAMPLE)io_quantize(in[x], 255);
+	}
+}
+
+static int encode_run(struct jpeg_enc *e)
+{
+	j_compress_ptr c = &e->cinfo;
+	const struct image *im = e->im;
+	int ncomp = im->nch >= 3 ? 3 : 1;
+	JSAMPARRAY row;
+
+	if (setjmp(e->fail.jb))
+		return -1;
+	jpeg_create_compress(c);
+	e->out.pub.init_destination = init_out;
+	e->out.pub.empty_output_buffer = empty_out;
+	e->out.pub.term_destination = term_out;
+	c->dest = &e->out.pub;
+	c->image_width = (JDIMENSION)im->w;
+	c->image_height = (JDIMENSION)im->h;
+	c->input_components = ncomp;
+	c->in_color_space = ncomp == 3 ? JCS_RGB : JCS_GRAYSCALE;
+	jpeg_set_defaults(c);
+	jpeg_set_quality(c, e->quality, TRUE);
+	/*
+	 * libjpeg halves the chroma both ways (4:2:0) at every quality.  From
+	 * quality 90 on, that loss would dominate the error and smear coloured
+	 * edges (which filters such as "edge" produce), so chroma is kept
+	 * whole (4:4:4) there, as ImageMagick and GIMP do.
+	 */
+	if (ncomp == 3 && e->quality >= JPEG_FULL_CHROMA_QUALITY) {
+		c->comp_info[0].h_samp_factor = 1;
+		c->comp_info[0].v_samp_factor = 1;
+	}
+	jpeg_start_compress(c, TRUE);
+	row = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE,
+				      c->image_width * (JDIMENSION)ncomp, 1);
+	while (c->next_scanline < c->image_height) {
+		get_row(im, ncomp, row[0], (int)c->next_scanline);
+		jpeg_write_scanlines(c, row, 1);
+	}
+	jpeg_finish_compress(c);
+	return 0;
+}
+
+int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
+		   int quality, struct err *err)
+{
+	struct jpeg_enc *e;
+	int rc;
+
+	/* The output buffer makes the state too large for the stack. */
+	e = calloc(1, sizeof *e);
+	if (e == NULL)
+		return err_oom(err, name);
+	init_fail(&e->fail, name, err);
+	e->cinfo.err = &e->fail.pub;
+	e->out.f = f;
+	e->im = im;
+	e->quality = quality;
+
+	rc = encode_run(e);
+
+	jpeg_destroy_compress(&e->cinfo);
+	free(e);
+	return rc;
+}

@@ -1,0 +1,330 @@
+/* io_png.c: PNG decoding and encoding through libpng's full API. */
+#include <png.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io_codec.h"
+#include "size.h"
+
+/*
+ * Limits that keep hostile files cheap.  libpng's own default for the image
+ * sides is kept.  A chunk whose length field claims a gigabyte must not
+ * make libpng allocate it, and a flood of small ancillary chunks must not
+ * pile up in memory either.  (The ancillary chunks are skipped anyway, see
+ * io_png_decode; these limits are the second line.)
+ */
+#define PNG_SIDE_MAX 1000000u
+#define PNG_CHUNK_MAX (16u << 20)
+#define PNG_CHUNK_CACHE 1000
+
+/*
+ * deflate cannot expand data by more than about 1032:1 (a 258-byte match
+ * in two bits), so a file that declares more pixel bytes than that times
+ * its size cannot hold them; it is rejected before the planes are allocated.
+ */
+#define DEFLATE_MAX_RATIO 1032u
+
+/* zlib level for writing: 6 is zlib's default balance of size and speed. */
+#define PNG_WRITE_LEVEL 6
+
+/* What the error handler needs, shared by reading and writing. */
+struct png_msg {
+	const char *name;
+	struct err *err;
+	int io_errno;   /* set by a failed fwrite before it raises the error */
+};
+
+/*
+ * libpng calls this for every fatal error.  The message is libpng's own;
+ * it never reaches stderr, only the error record, and the jump returns to
+ * the setjmp in decode_run or encode_run.
+ */
+static void on_error(png_structp png, png_const_charp msg)
+{
+	struct png_msg *m = png_get_error_ptr(png);
+
+	if (m->io_errno)
+		err_set(m->err, ERR_IO, "%s: %s", m->name, strerror(m->io_errno));
+	else if (strstr(msg, "memory") != NULL)
+		err_set(m->err, ERR_OS, "%s: %s", m->name, msg);
+	else
+		err_set(m->err, ERR_DATA, "%s: %s", m->name, msg);
+	png_longjmp(png, 1);
+}
+
+/* Warnings (a damaged ancillary chunk, an odd gamma) are dropped silently. */
+static void on_warning(png_structp png, png_const_charp msg)
+{
+	(void)png;
+	(void)msg;
+}
+
+/* ---- decoding -------------------------------------------------------------- */
+
+/*
+ * Everything decode_run allocates lives here, outside the function that
+ * calls setjmp, so the cleanup after a longjmp sees every pointer.
+ */
+struct png_dec {
+	struct png_msg msg;
+	const struct io_src *src;
+	size_t pos;
+	png_structp png;
+	png_infop info;
+	unsigned char *pix;   /* one row, or the whole image when interlaced */
+	png_bytepp rows;      /* row pointers into pix when interlaced */
+	struct image *im;
+};
+
+static void read_mem(png_structp png, png_bytep out, size_t len)
+{
+	struct png_dec *d = png_get_io_ptr(png);
+
+	if (len > d->src->n - d->pos)
+		png_error(png, "unexpected end of file");
+	memcpy(out, d->src->buf + d->pos, len);
+	d->pos += len;
+}
+
+/* put_row spreads one row of interleaved 8- or 16-bit samples over the planes. */
+static void put_row(struct image *im, const unsigned char *row, int y)
+{
+	int c, x, nch = im->nch;
+
+	for (c = 0; c < nch; c++) {
+		float *out = plane_row(&im->ch[c], y);
+
+		if (im->depth == 16) {
+			const unsigned char *p = row + 2 * c;
+
+			for (x = 0; x < im->w; x++, p += 2 * nch)
+				out[x] = (float)(p[0] << 8 | p[1]) / 65535.0f;
+		} else {
+			const unsigned char *p = row + c;
+
+			for (x = 0; x < im->w; x++, p += nch)
+				out[x] = (float)*p / 255.0f;
+		}
+	}
+}
+
+/*
+ * The transforms bring every PNG to 8- or 16-bit grey, grey+alpha, RGB or
+ * RGBA, which is the channel order of struct image.  Samples are taken as
+ * stored: gAMA, cHRM, sRGB, iCCP and sBIT are not applied, and bKGD is not
+ * composited, so the filter sees the file's own numbers.
+ */
+static int decode_run(struct png_dec *d)
+{
+	png_structp png = d->png;
+	png_infop info = d->info;
+	png_uint_32 w, h, y;
+	int bit_depth, color_type, passes;
+	size_t rowbytes, total;
+
+	if (setjmp(png_jmpbuf(png)))
+		return -1;
+	png_read_info(png, info);
+	png_get_IHDR(png, info, &w, &h, &bit_depth, &color_type, NULL, NULL, NULL);
+	if (io_check_size(d->src, w, h, d->msg.err))
+		return -1;
+	if ((unsigned long long)w * h * png_get_channels(png, info) * bit_depth / 8 /
+	    DEFLATE_MAX_RATIO > d->src->n)
+		return err_set(d->msg.err, ERR_DATA,
+			       "%s: too little image data for %lu x %lu pixels",
+			       d->src->name, (unsigned long)w, (unsigned long)h);
+
+	if (color_type == PNG_COLOR_TYPE_PALETTE)
+		png_set_palette_to_rgb(png);
+	if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8)
+		png_set_expand_gray_1_2_4_to_8(png);
+	if (png_get_valid(png, info, PNG_INFO_tRNS))
+		png_set_tRNS_to_alpha(png);
+	passes = png_set_interlace_handling(png);
+	png_read_update_info(png, info);
+
+	if (img_alloc(d->im, (int)w, (int)h, png_get_channels(png, info), d->msg.err))
+		return -1;
+	d->im->depth = png_get_bit_depth(png, info) == 16 ? 16 : 8;
+	rowbytes = png_get_rowbytes(png, info);
+
+	if (passes == 1) {
+		d->pix = malloc(rowbytes);
+		if (d->pix == NULL)
+			return err_oom(d->msg.err, d->src->name);
+		for (y = 0; y < h; y++) {
+			png_read_row(png, d->pix, NULL);
+			put_row(d->im, d->pix, (int)y);
+		}
+	} else {
+		/* Adam7 fills every row in each pass, so the whole image is needed. */
+		if (size_mul(&total, rowbytes, h) ||
+		    (d->pix = malloc(total)) == NULL ||
+		    (d->rows = malloc(h * sizeof *d->rows)) == NULL)
+			return err_oom(d->msg.err, d->src->name);
+		for (y = 0; y < h; y++)
+			d->rows[y] = d->pix + y * rowbytes;
+		png_read_image(png, d->rows);
+		for (y = 0; y < h; y++)
+			put_row(d->im, d->rows[y], (int)y);
+	}
+	/* Reading up to IEND checks the CRCs of the chunks after the image. */
+	png_read_end(png, NULL);
+	return 0;
+}
+
+int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
+{
+	struct png_dec d;
+	int rc;
+
+	memset(im, 0, sizeof *im);
+	memset(&d, 0, sizeof d);
+	d.msg.name = src->name;
+	d.msg.err = err;
+	d.src = src;
+	d.im = im;
+	d.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &d.msg, on_error, on_warning);
+	if (d.png == NULL)
+		return err_oom(err, src->name);
+	d.info = png_create_info_struct(d.png);
+	if (d.info == NULL) {
+		png_destroy_read_struct(&d.png, NULL, NULL);
+		return err_oom(err, src->name);
+	}
+	png_set_read_fn(d.png, &d, read_mem);
+	/*
+	 * Every ancillary chunk but tRNS is skipped unread: their content is
+	 * not used (see decode_run), and libpng only warns about a chunk
+	 * longer than PNG_CHUNK_MAX before allocating its full declared length
+	 * for the text, eXIf, pCAL, sCAL and sPLT handlers.
+	 */
+	png_set_keep_unknown_chunks(d.png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+	png_set_user_limits(d.png, PNG_SIDE_MAX, PNG_SIDE_MAX);
+	png_set_chunk_cache_max(d.png, PNG_CHUNK_CACHE);
+	png_set_chunk_malloc_max(d.png, PNG_CHUNK_MAX);
+
+	rc = decode_run(&d);
+
+	png_destroy_read_struct(&d.png, &d.info, NULL);
+	free(d.rows);
+	free(d.pix);
+	if (rc)
+		img_free(im);
+	return rc;
+}
+
+/* ---- encoding -------------------------------------------------------------- */
+
+struct png_enc {
+	struct png_msg msg;
+	FILE *f;
+	png_structp png;
+	png_infop info;
+	unsigned char *row;
+	const struct image *im;
+	int depth;
+};
+
+static void write_file(png_structp png, png_bytep p, size_t n)
+{
+	struct png_enc *e = png_get_io_ptr(png);
+
+	if (fwrite(p, 1, n, e->f) != n) {
+		e->msg.io_errno = errno ? errno : EIO;
+		png_error(png, "write error");
+	}
+}
+
+/* io.c flushes and syncs the whole file once it is complete. */
+static void flush_nothing(png_structp png)
+{
+	(void)png;
+}
+
+/* get_row interleaves row y of the planes into big-endian samples. */
+static void get_row(const struct image *im, int depth, unsigned char *row, int y)
+{
+	int c, x, nch = im->nch;
+	unsigned max = depth == 16 ? 65535 : 255;
+
+	for (c = 0; c < nch; c++) {
+		const float *in = plane_row(&im->ch[c], y);
+
+		if (depth == 16) {
+			unsigned char *p = row + 2 * c;
+
+			for (x = 0; x < im->w; x++, p += 2 * nch) {
+				unsigned v = io_quantize(in[x], max);
+
+				p[0] = (unsigned char)(v >> 8);
+				p[1] = (unsigned char)v;
+			}
+		} else {
+			unsigned char *p = row + c;
+
+			for (x = 0; x < im->w; x++, p += nch)
+				*p = (unsigned char)io_quantize(in[x], max);
+		}
+	}
+}
+
+static int encode_run(struct png_enc *e)
+{
+	static const int color_types[IMG_MAX_CHANNELS + 1] = {
+		0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+		PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA
+	};
+	const struct image *im = e->im;
+	int y;
+
+	if (setjmp(png_jmpbuf(e->png)))
+		return -1;
+	png_set_IHDR(e->png, e->info, (png_uint_32)im->w, (png_uint_32)im->h, e->depth,
+		     color_types[im->nch], PNG_INTERLACE_NONE,
+		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_set_compression_level(e->png, PNG_WRITE_LEVEL);
+	png_write_info(e->png, e->info);
+	for (y = 0; y < im->h; y++) {
+		get_row(im, e->depth, e->row, y);
+		png_write_row(e->png, e->row);
+	}
+	png_write_end(e->png, NULL);
+	return 0;
+}
+
+int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
+		  struct err *err)
+{
+	struct png_enc e;
+	size_t rowbytes;
+	int rc;
+
+	memset(&e, 0, sizeof e);
+	e.msg.name = name;
+	e.msg.err = err;
+	e.f = f;
+	e.im = im;
+	e.depth = depth;
+	if (size_mul3(&rowbytes, (size_t)im->w, (size_t)im->nch, (size_t)depth / 8))
+		return err_oom(err, name);
+	e.row = malloc(rowbytes);
+	if (e.row == NULL)
+		return err_oom(err, name);
+	e.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e.msg, on_error, on_warning);
+	if (e.png != NULL)
+		e.info = png_create_info_struct(e.png);
+	if (e.info == NULL) {
+		png_destroy_write_struct(&e.png, NULL);
+		free(e.row);
+		return err_oom(err, name);
+	}
+	png_set_write_fn(e.png, &e, write_file, flush_nothing);
+
+	rc = encode_run(&e);
+
+	png_destroy_write_struct(&e.png, &e.info);
+	free(e.row);
+	return rc;
+}

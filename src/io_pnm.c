@@ -1,0 +1,329 @@
+/* io_pnm.c: the Netpbm formats, binary PNM (P5, P6) and PFM (Pf, PF). */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io_codec.h"
+#include "size.h"
+
+/* ---- header parsing, shared by PNM and PFM ------------------------------ */
+
+/* A read position in the file's bytes. */
+struct cursor {
+	const unsigned char *p, *end;
+};
+
+static int is_space(int ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
+	       ch == '\v' || ch == '\f';
+}
+
+/* skip_space passes blanks and '#' comments, which run to the line's end. */
+static void skip_space(struct cursor *c)
+{
+	while (c->p < c->end) {
+		if (*c->p == '#') {
+			while (c->p < c->end && *c->p != '\n' && *c->p != '\r')
+				c->p++;
+		} else if (is_space(*c->p)) {
+			c->p++;
+		} else {
+			break;
+		}
+	}
+}
+
+/*
+ * read_uint reads a decimal header field.  Values beyond 2^32 are refused
+ * here; the caller checks the real range with a message of its own.
+ */
+static int read_uint(struct cursor *c, unsigned long *v)
+{
+	unsigned long x = 0;
+	const unsigned char *start;
+
+	skip_space(c);
+	start = c->p;
+	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+		x = x * 10 + (unsigned long)(*c->p - '0');
+		if (x > 0xffffffffUL)
+			return -1;
+		c->p++;
+	}
+	if (c->p == start)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/*
+ * end_header consumes the single whitespace byte that separates the last
+ * header field from the samples; the samples may start with any byte, so
+ * exactly one is skipped.
+ */
+static int end_header(struct cursor *c)
+{
+	if (c->p >= c->end || !is_space(*c->p))
+		return -1;
+	c->p++;
+	return 0;
+}
+
+/*
+ * read_dims reads width and height and vets them; data_size then checks
+ * that the file holds all w * h * nch * bps sample bytes, before anything
+ * is allocated for them.
+ */
+static int read_dims(struct cursor *c, const struct io_src *src,
+		     unsigned long *w, unsigned long *h, struct err *err)
+{
+	if (read_uint(c, w) || read_uint(c, h))
+		return err_set(err, ERR_DATA, "%s: malformed header (width and height)",
+			       src->name);
+	return io_check_size(src, *w, *h, err);
+}
+
+static int data_size(const struct cursor *c, const struct io_src *src,
+		     unsigned long w, unsigned long h, int nch, int bps,
+		     const char *fmt, struct err *err)
+{
+	size_t need, row;
+
+	if (size_mul3(&row, w, (size_t)nch, (size_t)bps) || size_mul(&need, row, h))
+		return err_set(err, ERR_DATA, "%s: image size %lu x %lu is out of range",
+			       src->name, w, h);
+	if (need > (size_t)(c->end - c->p))
+		return err_set(err, ERR_DATA, "%s: truncated %s data (%zu of %zu bytes)",
+			       src->name, fmt, (size_t)(c->end - c->p), need);
+	return 0;
+}
+
+/* ---- PNM ------------------------------------------------------------------- */
+
+/*
+ * P5 is grey, P6 is RGB; a maxval below 256 means one byte per sample,
+ * otherwise two, most significant first.  Samples map to v / maxval.  A
+ * file holding several images yields its first.
+ */
+int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err)
+{
+	struct cursor c = { src->buf, src->buf + src->n };
+	unsigned long w, h, maxval;
+	int nch, bps, ch, x, y;
+
+	memset(im, 0, sizeof *im);
+	if (src->n < 2 || (src->buf[1] != '5' && src->buf[1] != '6'))
+		return err_set(err, ERR_DATA, "%s: PNM type %.2s is not supported (only P5 and P6)",
+			       src->name, (const char *)src->buf);
+	nch = src->buf[1] == '5' ? 1 : 3;
+	c.p += 2;
+	if (read_dims(&c, src, &w, &h, err))
+		return -1;
+	if (read_uint(&c, &maxval) || maxval < 1 || maxval > 65535 || end_header(&c))
+		return err_set(err, ERR_DATA, "%s: malformed PNM header (maxval)", src->name);
+	bps = maxval < 256 ? 1 : 2;
+	if (data_size(&c, src, w, h, nch, bps, "PNM", err) ||
+	    img_alloc(im, (int)w, (int)h, nch, err))
+		return -1;
+	im->depth = bps == 2 ? 16 : 8;
+	for (y = 0; y < im->h; y++) {
+		for (x = 0; x < im->w; x++) {
+			for (ch = 0; ch < nch; ch++) {
+				unsigned v = *c.p++;
+
+				if (bps == 2)
+					v = v << 8 | *c.p++;
+				if (v > maxval) {
+					img_free(im);
+					return err_set(err, ERR_DATA,
+						       "%s: sample %u exceeds maxval %lu",
+						       src->name, v, maxval);
+				}
+				plane_row(&im->ch[ch], y)[x] = (float)v / (float)maxval;
+			}
+		}
+	}
+	return 0;
+}
+
+/* PNM has no alpha: 1 or 2 channels give P5, 3 or 4 give P6. */
+int io_pnm_encode(FILE *f, const char *name, const struct image *im, int depth,
+		  struct err *err)
+{
+	int ncomp = im->nch >= 3 ? 3 : 1;
+	int bps = depth == 16 ? 2 : 1;
+	unsigned max = depth == 16 ? 65535 : 255;
+	unsigned char *row, *p;
+	size_t rowbytes;
+	int c, x, y;
+
+	if (size_mul3(&rowbytes, (size_t)im->w, (size_t)ncomp, (size_t)bps))
+		return err_oom(err, name);
+	row = malloc(rowbytes);
+	if (row == NULL)
+		return err_oom(err, name);
+	if (fprintf(f, "P%c\n%d %d\n%u\n", ncomp == 3 ? '6' : '5', im->w, im->h, max) < 0) {
+		free(row);
+		return err_set(err, ERR_IO, "%s: %s", name, strerror(errno));
+	}
+	for (y = 0; y < im->h; y++) {
+		for (c = 0; c < ncomp; c++) {
+			const float *in = plane_row(&im->ch[c], y);
+
+			p = row + c * bps;
+			for (x = 0; x < im->w; x++, p += ncomp * bps) {
+				unsigned v = io_quantize(in[x], max);
+
+				if (bps == 2) {
+					p[0] = (unsigned char)(v >> 8);
+					p[1] = (unsigned char)v;
+				} else {
+					p[0] = (unsigned char)v;
+				}
+			}
+		}
+		if (io_put(f, row, rowbytes, name, err)) {
+			free(row);
+			return -1;
+		}
+	}
+	free(row);
+	return 0;
+}
+
+/* ---- PFM ------------------------------------------------------------------- */
+
+/*
+ * read_scale reads PFM's third header field.  Its sign gives the byte
+ * order (negative: little-endian); its magnitude is a scale factor that
+ * hardly any program honours, so samples are taken as stored.
+ */
+static int read_scale(struct cursor *c, double *scale)
+{
+	char tok[64], *end;
+	size_t n = 0;
+
+	skip_space(c);
+	while (c->p < c->end && !is_space(*c->p) && n < sizeof tok - 1)
+		tok[n++] = (char)*c->p++;
+	tok[n] = '\0';
+	if (n == 0 || n == sizeof tok - 1)
+		return -1;
+	*scale = strtod(tok, &end);
+	if (*end != '\0' || !isfinite(*scale) || *scale == 0.0)
+		return -1;
+	return 0;
+}
+
+static float get_float(const unsigned char *b, int little)
+{
+	uint32_t u;
+	float v;
+
+	if (little)
+		u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+		    (uint32_t)b[3] << 24;
+	else
+		u = (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 |
+		    (uint32_t)b[0] << 24;
+	memcpy(&v, &u, sizeof v);
+	return v;
+}
+
+/*
+ * Pf is grey, PF is RGB, both 32-bit floats with rows stored bottom to top.
+ * NaN and infinities are refused: one would spread through every
+ * convolution sum it enters and poison a whole neighbourhood.
+ */
+int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err)
+{
+	struct cursor c = { src->buf, src->buf + src->n };
+	unsigned long w, h;
+	double scale;
+	int nch, little, ch, x, y;
+
+	memset(im, 0, sizeof *im);
+	nch = src->buf[1] == 'F' ? 3 : 1;
+	c.p += 2;
+	if (read_dims(&c, src, &w, &h, err))
+		return -1;
+	if (read_scale(&c, &scale) || end_header(&c))
+		return err_set(err, ERR_DATA, "%s: malformed PFM header (scale)", src->name);
+	little = scale < 0;
+	if (data_size(&c, src, w, h, nch, 4, "PFM", err) ||
+	    img_alloc(im, (int)w, (int)h, nch, err))
+		return -1;
+	im->depth = 32;
+	for (y = im->h - 1; y >= 0; y--) {
+		for (x = 0; x < im->w; x++) {
+			for (ch = 0; ch < nch; ch++, c.p += 4) {
+				float v = get_float(c.p, little);
+
+				if (!isfinite(v)) {
+					img_free(im);
+					return err_set(err, ERR_DATA,
+						       "%s: sample at x %d, y %d is not a finite number",
+						       src->name, x, y);
+				}
+				plane_row(&im->ch[ch], y)[x] = v;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * put_float stores v little-endian.  NaN becomes 0 and infinities the
+ * largest finite float, so the file is always one this reader accepts.
+ */
+static void put_float(unsigned char *b, float v)
+{
+	uint32_t u;
+
+	if (isnan(v))
+		v = 0.0f;
+	else if (isinf(v))
+		v = v > 0 ? FLT_MAX : -FLT_MAX;
+	memcpy(&u, &v, sizeof u);
+	b[0] = (unsigned char)u;
+	b[1] = (unsigned char)(u >> 8);
+	b[2] = (unsigned char)(u >> 16);
+	b[3] = (unsigned char)(u >> 24);
+}
+
+/* PFM has no alpha: 1 or 2 channels give Pf, 3 or 4 give PF. */
+int io_pfm_encode(FILE *f, const char *name, const struct image *im,
+		  struct err *err)
+{
+	int ncomp = im->nch >= 3 ? 3 : 1;
+	unsigned char *row;
+	size_t rowbytes;
+	int c, x, y;
+
+	if (size_mul3(&rowbytes, (size_t)im->w, (size_t)ncomp, 4))
+		return err_oom(err, name);
+	row = malloc(rowbytes);
+	if (row == NULL)
+		return err_oom(err, name);
+	if (fprintf(f, "P%c\n%d %d\n-1.0\n", ncomp == 3 ? 'F' : 'f', im->w, im->h) < 0) {
+		free(row);
+		return err_set(err, ERR_IO, "%s: %s", name, strerror(errno));
+	}
+	for (y = im->h - 1; y >= 0; y--) {
+		for (c = 0; c < ncomp; c++) {
+			const float *in = plane_row(&im->ch[c], y);
+
+			for (x = 0; x < im->w; x++)
+				put_float(row + ((size_t)x * ncomp + c) * 4, in[x]);
+		}
+		if (io_put(f, row, rowbytes, name, err)) {
+			free(row);
+			return -1;
+		}
+	}
+	free(row);
+	return 0;
+}
