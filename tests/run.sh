@@ -1,31 +1,37 @@
 #!/bin/sh
 # run.sh: runs every test (the unit binaries given as arguments, then the
-# shell tests) and ends with one line "N passed, N failed".
-# Each test prints "PASS: name" or "FAIL: name: detail" lines.
+# shell tests) and ends with one line "N passed, N failed".  Each test
+# prints "PASS: name" or "FAIL: name: detail" lines; this shows one summary
+# line per test and every FAIL line.  build/tests/check.log keeps them all.
 cd "$(dirname "$0")/.." || exit 70
 log=build/tests/check.log
+out=build/tests/out.$$
 mkdir -p build/tests
 : > "$log"
 
 run() {
 	name=$1; shift
-	"$@" > build/tests/out.$$ 2>&1
+	"$@" > "$out" 2>&1
 	rc=$?
-	cat build/tests/out.$$ >> "$log"
-	grep -E '^(PASS|FAIL)' build/tests/out.$$
-	if [ $rc -ne 0 ] && ! grep -q '^FAIL' build/tests/out.$$; then
+	cat "$out" >> "$log"
+	p=$(grep -c '^PASS' "$out")
+	f=$(grep -c '^FAIL' "$out")
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 		# A crash or an early exit without a FAIL line still counts.
-		echo "FAIL: $name: exit status $rc" | tee -a "$log"
+		echo "FAIL: $name: exit status $rc: $(tail -n 3 "$out" | tr '\n' ' ')" | tee -a "$log"
+		f=1
 	fi
-	rm -f build/tests/out.$$
+	printf '%-28s %4d passed, %d failed\n' "$name" "$p" "$f"
+	grep '^FAIL' "$out"
+	rm -f "$out"
 }
 
 for t in "$@"; do
-	run "$t" "$t"
+	run "$(basename "$t")" "$t"
 done
 for t in tests/*.sh; do
 	[ "$t" = tests/run.sh ] && continue
-	run "$t" sh "$t"
+	run "$(basename "$t")" sh "$t"
 done
 
 passed=$(grep -c '^PASS' "$log")

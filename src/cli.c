@@ -1,0 +1,358 @@
+/* cli.c: option table, --help, dispatch, and every user-facing error line. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "err.h"
+#include "image.h"
+#include "io.h"
+#include "job.h"
+#include "kernel.h"
+
+#ifndef IMF_VERSION
+#define IMF_VERSION "0"
+#endif
+
+#define MAX_KERNELS 64
+
+/* Long-only options get codes above the char range. */
+enum {
+	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
+	OPT_SHOW_KERNEL
+};
+
+/*
+ * The one option table: it drives getopt_long and --help, and a test
+ * checks that the man page names every entry.
+ */
+static const struct cli_opt {
+	const char *name;
+	int has_arg;
+	int code;
+	const char *arg;
+	const char *help;
+} cli_opts[] = {
+	{ "kernel", 1, 'k', "SPEC", "kernel file, library name, gaussian:S[,N], box:N or 'WxH: v v ...'; repeat to chain" },
+	{ "engine", 1, 'e', "NAME", NULL },   /* help built from the engine table */
+	{ "border", 1, 'b', "MODE", "zero, const=V, clamp, reflect (default), mirror, wrap" },
+	{ "shape", 1, 's', "SHAPE", "same (default), full or valid, as MATLAB conv2" },
+	{ "correlate", 0, OPT_CORRELATE, NULL, "slide the kernel unflipped (correlation)" },
+	{ "scale", 1, OPT_SCALE, "S", "divide every sum by S, or by the kernel's sum with 'auto'" },
+	{ "bias", 1, OPT_BIAS, "B", "add B to every result (0..1 range)" },
+	{ "channels", 1, 'c', "LIST", "filter only these channels (r,g,b,a, y; e.g. rgb); copy the rest" },
+	{ "alpha", 1, OPT_ALPHA, "MODE", "premultiply (default) or separate" },
+	{ "format", 1, 'f', "FMT", "output format png, jpeg, pnm or pfm (default: by extension)" },
+	{ "depth", 1, 'd', "BITS", "PNG/PNM output depth 8 or 16 (default: the input's)" },
+	{ "quality", 1, 'q', "N", "JPEG quality 1..100 (default 90)" },
+	{ "threads", 1, 'j', "N", "threads (default: all cores)" },
+	{ "verbose", 0, 'v', NULL, "say what was done, on stderr" },
+	{ "list-kernels", 0, OPT_LIST_KERNELS, NULL, "list the kernel library and exit" },
+	{ "show-kernel", 1, OPT_SHOW_KERNEL, "SPEC", "print a kernel's matrix and properties and exit" },
+	{ "help", 0, 'h', NULL, "print this help and exit" },
+	{ "version", 0, 'V', NULL, "print the version and exit" },
+};
+
+#define N_OPTS (sizeof cli_opts / sizeof cli_opts[0])
+
+struct cli {
+	const char *kernel_specs[MAX_KERNELS];
+	int nkernels;
+	struct job_opts job;
+	struct io_write_opts out;
+	double scale;
+	int scale_set, scale_auto;
+	double bias;
+	int bias_set;
+	int verbose;
+	const char *input, *output;
+};
+
+static void print_help(void)
+{
+	char left[64];
+	size_t i;
+
+	printf("usage: imfilter [OPTIONS] -k SPEC INPUT OUTPUT\n"
+	       "       imfilter --list-kernels | --show-kernel SPEC\n"
+	       "Filter an image (PNG, JPEG, PNM, PFM) by convolution. '-' is stdin/stdout.\n\n");
+	for (i = 0; i < N_OPTS; i++) {
+		const struct cli_opt *o = &cli_opts[i];
+
+		if (o->code < 256)
+			snprintf(left, sizeof left, "-%c, --%s%s%s", o->code, o->name,
+				 o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof left, "    --%s%s%s", o->name,
+				 o->arg ? " " : "", o->arg ? o->arg : "");
+		if (o->help != NULL)
+			printf("  %-26s %s\n", left, o->help);
+		else
+			printf("  %-26s convolution engine: %s (default auto)\n", left, eng_names());
+	}
+	printf("\nExit status: 0 ok, 64 usage, 65 bad data, 66 no input, 70 internal,\n"
+	       "71 out of memory or limit, 73 cannot create output, 74 I/O error.\n"
+	       "See imfilter(1).\n");
+}
+
+/* usage_error prints one line with a hint, and returns EX_USAGE. */
+static __attribute__((format(printf, 1, 2)))
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "imfilter: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (try 'imfilter --help')\n");
+	return ERR_USAGE;
+}
+
+static int report(const struct err *err)
+{
+	fprintf(stderr, "imfilter: %s\n", err->msg);
+	return err->cls != ERR_NONE ? (int)err->cls : ERR_SOFTWARE;
+}
+
+/* parse_double reads a whole finite number; 0 or -1. */
+static int parse_double(const char *s, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	return end == s || *end != '\0' || errno == ERANGE || !isfinite(*v) ? -1 : 0;
+}
+
+/* parse_int reads a whole integer in [lo, hi]; 0 or -1. */
+static int parse_int(const char *s, int lo, int hi, int *v)
+{
+	char *end;
+	long l;
+
+	errno = 0;
+	l = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || errno == ERANGE || l < lo || l > hi)
+		return -1;
+	*v = (int)l;
+	return 0;
+}
+
+static int default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+/* parse_args fills cli from argv; returns -1 to go on, or an exit code. */
+static int parse_args(struct cli *cli, int argc, char **argv)
+{
+	struct option longs[N_OPTS + 1];
+	char shorts[2 * N_OPTS + 2], *sp = shorts;
+	struct kernel k;
+	struct err err = { 0 };
+	size_t i;
+	int c, status;
+
+	*sp++ = ':';
+	for (i = 0; i < N_OPTS; i++) {
+		longs[i].name = cli_opts[i].name;
+		longs[i].has_arg = cli_opts[i].has_arg ? required_argument : no_argument;
+		longs[i].flag = NULL;
+		longs[i].val = cli_opts[i].code;
+		if (cli_opts[i].code < 256) {
+			*sp++ = (char)cli_opts[i].code;
+			if (cli_opts[i].has_arg)
+				*sp++ = ':';
+		}
+	}
+	*sp = '\0';
+	memset(&longs[N_OPTS], 0, sizeof longs[N_OPTS]);
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (cli->nkernels == MAX_KERNELS)
+				return usage_error("more than %d kernels", MAX_KERNELS);
+			cli->kernel_specs[cli->nkernels++] = optarg;
+			break;
+		case 'e':
+			if (strcmp(optarg, "auto") == 0)
+				cli->job.engine = NULL;
+			else if ((cli->job.engine = eng_find(optarg)) == NULL)
+				return usage_error("unknown engine \"%s\" (engines: %s)", optarg, eng_names());
+			break;
+		case 'b':
+			if (border_parse(optarg, &cli->job.border))
+				return usage_error("unknown border mode \"%s\" (zero, const=V, clamp, reflect, mirror, wrap)",
+						   optarg);
+			break;
+		case 's':
+			if (job_shape_parse(optarg, &cli->job.shape))
+				return usage_error("unknown shape \"%s\" (same, full, valid)", optarg);
+			break;
+		case OPT_CORRELATE:
+			cli->job.correlate = 1;
+			break;
+		case OPT_SCALE:
+			cli->scale_set = 1;
+			cli->scale_auto = strcmp(optarg, "auto") == 0;
+			if (!cli->scale_auto && (parse_double(optarg, &cli->scale) || cli->scale == 0))
+				return usage_error("--scale %s: expected a non-zero number or auto", optarg);
+			break;
+		case OPT_BIAS:
+			cli->bias_set = 1;
+			if (parse_double(optarg, &cli->bias))
+				return usage_error("--bias %s: expected a number", optarg);
+			break;
+		case 'c':
+			cli->job.channels = optarg;
+			break;
+		case OPT_ALPHA:
+			if (strcmp(optarg, "premultiply") == 0 || strcmp(optarg, "premultiplied") == 0)
+				cli->job.alpha = ALPHA_PREMULTIPLY;
+			else if (strcmp(optarg, "separate") == 0)
+				cli->job.alpha = ALPHA_SEPARATE;
+			else
+				return usage_error("--alpha %s: expected premultiply or separate", optarg);
+			break;
+		case 'f':
+			if ((cli->out.format = io_format_by_name(optarg)) == IO_NONE)
+				return usage_error("unknown format \"%s\" (png, jpeg, pnm, pfm)", optarg);
+			break;
+		case 'd':
+			if (parse_int(optarg, 8, 16, &cli->out.depth) ||
+			    (cli->out.depth != 8 && cli->out.depth != 16))
+				return usage_error("--depth %s: expected 8 or 16", optarg);
+			break;
+		case 'q':
+			if (parse_int(optarg, 1, 100, &cli->out.quality))
+				return usage_error("--quality %s: expected 1 to 100", optarg);
+			break;
+		case 'j':
+			if (parse_int(optarg, 1, 256, &cli->job.threads))
+				return usage_error("--threads %s: expected 1 to 256", optarg);
+			break;
+		case 'v':
+			cli->verbose = 1;
+			break;
+		case OPT_LIST_KERNELS:
+			status = kern_list(stdout, &err) ? report(&err) : 0;
+			return fflush(stdout) || ferror(stdout) ? ERR_IO : status;
+		case OPT_SHOW_KERNEL:
+			if (kern_resolve(optarg, &k, &err))
+				return report(&err);
+			kern_show(stdout, &k);
+			kern_free(&k);
+			return fflush(stdout) || ferror(stdout) ? ERR_IO : 0;
+		case 'h':
+			print_help();
+			return fflush(stdout) || ferror(stdout) ? ERR_IO : 0;
+		case 'V':
+			printf("imfilter %s\n", IMF_VERSION);
+			return fflush(stdout) || ferror(stdout) ? ERR_IO : 0;
+		case ':':
+			return usage_error("option %s needs an argument", argv[optind - 1]);
+		default:
+			if (optopt > 0 && optopt < 256)
+				return usage_error("unknown option -%c", optopt);
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error("%s", argc - optind < 2 ? "expected INPUT and OUTPUT"
+							  : "too many arguments");
+	if (cli->nkernels == 0)
+		return usage_error("no kernel given; use -k SPEC");
+	cli->input = argv[optind];
+	cli->output = argv[optind + 1];
+	return -1;
+}
+
+static void on_signal(int sig)
+{
+	io_cleanup_on_signal();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed pipe must show up as a write error (exit 74), not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int cli_main(int argc, char **argv)
+{
+	struct cli cli;
+	struct kernel kernels[MAX_KERNELS];
+	struct kernel *kp[MAX_KERNELS];
+	struct image im;
+	struct err err = { 0 };
+	int i, status, loaded = 0;
+
+	memset(&cli, 0, sizeof cli);
+	memset(&im, 0, sizeof im);
+	cli.job.border.mode = BORDER_REFLECT;
+	cli.job.threads = default_threads();
+	cli.out.quality = 90;
+	status = parse_args(&cli, argc, argv);
+	if (status >= 0)
+		return status;
+	if (cli.verbose)
+		cli.job.log = stderr;
+
+	/* Decide the output format before any work, so a bad name fails fast. */
+	if (cli.out.format == IO_NONE) {
+		if (strcmp(cli.output, "-") == 0)
+			return usage_error("writing to stdout needs --format");
+		if ((cli.out.format = io_format_by_ext(cli.output)) == IO_NONE)
+			return usage_error("%s: cannot tell the output format from the name; use --format",
+					   cli.output);
+	}
+	if (strcmp(cli.output, "-") == 0 && isatty(STDOUT_FILENO))
+		return usage_error("refusing to write an image to a terminal");
+
+	for (i = 0; i < cli.nkernels; i++) {
+		if (kern_resolve(cli.kernel_specs[i], &kernels[i], &err))
+			goto done;
+		loaded++;
+		if (cli.scale_set)
+			kern_set_scale(&kernels[i], cli.scale, cli.scale_auto);
+		if (cli.bias_set)
+			kernels[i].bias = cli.bias;
+		kp[i] = &kernels[i];
+	}
+	install_signals();
+	if (io_read(cli.input, &im, &err))
+		goto done;
+	if (job_filter(&im, kp, cli.nkernels, &cli.job, &err))
+		goto done;
+	if (io_write(cli.output, &im, &cli.out, &err))
+		goto done;
+done:
+	img_free(&im);
+	for (i = 0; i < loaded; i++)
+		kern_free(&kernels[i]);
+	return err.cls != ERR_NONE ? report(&err) : 0;
+}

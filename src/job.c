@@ -1,0 +1,315 @@
+/* job.c: one image through prepare (alpha), plan, engine and finish (bias). */
+#include "job.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "size.h"
+
+int job_shape_parse(const char *s, enum job_shape *shape)
+{
+	if (strcmp(s, "same") == 0)
+		*shape = SHAPE_SAME;
+	else if (strcmp(s, "full") == 0)
+		*shape = SHAPE_FULL;
+	else if (strcmp(s, "valid") == 0)
+		*shape = SHAPE_VALID;
+	else
+		return -1;
+	return 0;
+}
+
+/* channel_bit maps one channel letter to its index in an nch-channel image. */
+static int channel_bit(char c, int nch)
+{
+	int alpha = nch == 2 || nch == 4 ? nch - 1 : -1;
+
+	if (c == 'a')
+		return alpha;
+	if (nch >= 3) {
+		const char *p = strchr("rgb", c);
+		return p != NULL && c != '\0' ? (int)(p - "rgb") : -1;
+	}
+	return c == 'y' || c == 'l' ? 0 : -1;
+}
+
+int job_channels(const char *list, int nch, unsigned *mask, struct err *err)
+{
+	unsigned all = (1u << nch) - 1, colour = nch == 2 || nch == 4 ? all >> 1 : all;
+	const char *p = list, *end;
+	size_t n;
+	int bit;
+
+	*mask = 0;
+	if (list == NULL) {
+		*mask = all;
+		return 0;
+	}
+	while (*p != '\0') {
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		if (n == 3 && strncmp(p, "all", 3) == 0)
+			*mask |= all;
+		else if ((n == 5 && strncmp(p, "color", 5) == 0) ||
+			 (n == 6 && strncmp(p, "colour", 6) == 0))
+			*mask |= colour;
+		else if (n == 5 && strncmp(p, "alpha", 5) == 0 && colour != all)
+			*mask |= all & ~colour;
+		else if (n == 4 && nch <= 2 &&
+			 (strncmp(p, "gray", 4) == 0 || strncmp(p, "grey", 4) == 0))
+			*mask |= 1;
+		else if (n == 0)
+			return err_set(err, ERR_USAGE, "--channels %s: empty channel name", list);
+		else
+			for (; p < end; p++) {
+				bit = channel_bit(*p, nch);
+				if (bit < 0)
+					return err_set(err, ERR_USAGE,
+						       "--channels %s: no channel '%c' in a %s image",
+						       list, *p,
+						       nch == 1 ? "grey" : nch == 2 ? "grey+alpha" :
+						       nch == 3 ? "RGB" : "RGBA");
+				*mask |= 1u << bit;
+			}
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (*mask == 0)
+		return err_set(err, ERR_USAGE, "--channels %s: no channel named", list);
+	return 0;
+}
+
+int job_prepare(struct conv_job *job, float **wt, const struct kernel *k,
+		int w, int h, const struct job_opts *opts, int *out_w, int *out_h,
+		struct err *err)
+{
+	size_t n, per, b, i, j;
+	int kw = k->w, kh = k->h;
+
+	memset(job, 0, sizeof *job);
+	*wt = NULL;
+	if (size_mul3(&n, (size_t)k->n, (size_t)kw, (size_t)kh))
+		return err_set(err, ERR_OS, "kernel %s: too large", k->name);
+	*wt = malloc(n * sizeof **wt);
+	if (*wt == NULL)
+		return err_oom(err, k->name);
+
+	/*
+	 * Engines correlate.  Convolution is correlation with the kernel
+	 * turned half a turn; the origin turns with it, so that `same` keeps
+	 * conv2's alignment (for an even size, the output starts at offset
+	 * floor(k/2) of the full result).  Scales fold into the weights.
+	 */
+	per = (size_t)kw * kh;
+	for (b = 0; b < (size_t)k->n; b++) {
+		const double *m = k->m + b * per;
+		float *out = *wt + b * per;
+
+		for (i = 0; i < (size_t)kh; i++)
+			for (j = 0; j < (size_t)kw; j++) {
+				size_t src = opts->correlate ? i * kw + j
+							     : (kh - 1 - i) * kw + (kw - 1 - j);
+				out[i * kw + j] = (float)(m[src] / k->scale[b]);
+			}
+	}
+	job->kw = kw;
+	job->kh = kh;
+	job->nk = k->n;
+	job->wt = *wt;
+	job->combine = k->combine;
+	job->border = opts->border;
+	job->threads = opts->threads > 0 ? opts->threads : 1;
+
+	/* Shapes as MATLAB conv2: full and valid do not depend on the origin. */
+	switch (opts->shape) {
+	case SHAPE_SAME:
+		*out_w = w;
+		*out_h = h;
+		job->ax = opts->correlate ? k->ox : kw - 1 - k->ox;
+		job->ay = opts->correlate ? k->oy : kh - 1 - k->oy;
+		break;
+	case SHAPE_FULL:
+		if (w > PLANE_MAX_SIDE - kw || h > PLANE_MAX_SIDE - kh)
+			return err_set(err, ERR_OS, "--shape full: output too large");
+		*out_w = w + kw - 1;
+		*out_h = h + kh - 1;
+		job->ax = kw - 1;
+		job->ay = kh - 1;
+		break;
+	case SHAPE_VALID:
+		if (kw > w || kh > h)
+			return err_set(err, ERR_DATA,
+				       "--shape valid: the %dx%d kernel %s is larger than the %dx%d image",
+				       kw, kh, k->name, w, h);
+		*out_w = w - kw + 1;
+		*out_h = h - kh + 1;
+		job->ax = 0;
+		job->ay = 0;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * copy_plane gives an unfiltered channel the geometry of the filtered ones:
+ * the sample under the kernel's origin, which for `same` is the input
+ * itself and for `full`/`valid` a border-extended or cropped copy.  It runs
+ * as a 1x1 kernel of weight 1 whose anchor is the offset of that origin.
+ */
+static int copy_plane(const struct conv_job *like, const struct kernel *k,
+		      const struct job_opts *opts, const struct plane *in,
+		      struct plane *out, struct err *err)
+{
+	static const float one = 1.0f;
+	struct conv_job job = *like;
+	int cx = opts->correlate ? k->ox : k->w - 1 - k->ox;
+	int cy = opts->correlate ? k->oy : k->h - 1 - k->oy;
+
+	job.in = in;
+	job.out = out;
+	job.kw = job.kh = job.nk = 1;
+	job.wt = &one;
+	job.ax = like->ax - cx;
+	job.ay = like->ay - cy;
+	return eng_run(&eng_direct, &job, err);
+}
+
+static void premultiply(struct image *im, unsigned mask)
+{
+	int c, y, x, a = im->nch - 1;
+
+	for (c = 0; c < a; c++) {
+		if (!(mask & (1u << c)))
+			continue;
+		for (y = 0; y < im->h; y++) {
+			float *p = plane_row(&im->ch[c], y);
+			const float *al = plane_row(&im->ch[a], y);
+			for (x = 0; x < im->w; x++)
+				p[x] *= al[x];
+		}
+	}
+}
+
+/* Divide colour by the filtered alpha; where no coverage is left, colour is 0. */
+static void unpremultiply(struct image *im, unsigned mask)
+{
+	int c, y, x, a = im->nch - 1;
+
+	for (c = 0; c < a; c++) {
+		if (!(mask & (1u << c)))
+			continue;
+		for (y = 0; y < im->h; y++) {
+			float *p = plane_row(&im->ch[c], y);
+			const float *al = plane_row(&im->ch[a], y);
+			for (x = 0; x < im->w; x++)
+				p[x] = al[x] > 0.0f ? p[x] / al[x] : 0.0f;
+		}
+	}
+}
+
+static void add_bias(struct plane *p, float bias)
+{
+	int y, x;
+
+	if (bias == 0.0f)
+		return;
+	for (y = 0; y < p->h; y++) {
+		float *row = plane_row(p, y);
+		for (x = 0; x < p->w; x++)
+			row[x] += bias;
+	}
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* filter_step applies one kernel (bank) to every channel of *im. */
+static int filter_step(struct image *im, const struct kernel *k,
+		       const struct job_opts *opts, struct err *err)
+{
+	struct conv_job job;
+	struct image out;
+	struct plane sizes = { 0 };
+	const struct engine *e;
+	float *wt;
+	unsigned mask, colour_mask;
+	int c, ow, oh, premul, status = -1;
+	double t0 = now();
+
+	memset(&out, 0, sizeof out);
+	if (job_channels(opts->channels, im->nch, &mask, err))
+		return -1;
+	if (job_prepare(&job, &wt, k, im->w, im->h, opts, &ow, &oh, err))
+		goto done;
+	/* The planner needs only the sizes: no output plane exists yet. */
+	sizes.w = ow;
+	sizes.h = oh;
+	job.in = &im->ch[0];
+	job.out = &sizes;
+	e = opts->engine != NULL ? opts->engine : eng_choose(&job);
+
+	/*
+	 * Premultiplied alpha: colour is weighted by coverage while filtered,
+	 * so transparent pixels do not bleed their (meaningless) colour.
+	 */
+	colour_mask = img_has_alpha(im) ? mask & ((1u << (im->nch - 1)) - 1) : 0;
+	premul = opts->alpha == ALPHA_PREMULTIPLY && colour_mask != 0;
+	if (premul)
+		premultiply(im, colour_mask);
+
+	out.w = ow;
+	out.h = oh;
+	out.nch = im->nch;
+	out.depth = im->depth;
+	/* Each input plane is freed as soon as its output exists, to bound peak memory. */
+	for (c = 0; c < im->nch; c++) {
+		if (plane_alloc(&out.ch[c], ow, oh, err))
+			goto done;
+		job.in = &im->ch[c];
+		job.out = &out.ch[c];
+		if (mask & (1u << c)) {
+			if (eng_run(e, &job, err))
+				goto done;
+		} else if (copy_plane(&job, k, opts, &im->ch[c], &out.ch[c], err)) {
+			goto done;
+		}
+		plane_free(&im->ch[c]);
+	}
+	if (premul)
+		unpremultiply(&out, colour_mask);
+	for (c = 0; c < im->nch; c++)
+		if (mask & (1u << c))
+			add_bias(&out.ch[c], (float)k->bias);
+	if (opts->log != NULL) {
+		fprintf(opts->log, "imfilter: %s: ", k->name);
+		if (k->n > 1)
+			fprintf(opts->log, "bank of %d ", k->n);
+		fprintf(opts->log, "%dx%d on %dx%dx%d: engine %s, %.3f s%s%s\n",
+			k->w, k->h, im->w, im->h, im->nch, e->name, now() - t0,
+			job.note[0] ? "; " : "", job.note);
+	}
+	img_free(im);
+	*im = out;
+	memset(&out, 0, sizeof out);
+	status = 0;
+done:
+	img_free(&out);
+	free(wt);
+	return status;
+}
+
+int job_filter(struct image *im, struct kernel *const *kernels, int nkernels,
+	       const struct job_opts *opts, struct err *err)
+{
+	int i;
+
+	for (i = 0; i < nkernels; i++)
+		if (filter_step(im, kernels[i], opts, err))
+			return -1;
+	return 0;
+}
