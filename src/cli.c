@@ -28,8 +28,16 @@
 /* Long-only options get codes above the char range. */
 enum {
 	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
-	OPT_SHOW_KERNEL
+	OPT_SHOW_KERNEL, OPT_MAX_PIXELS
 };
+
+/*
+ * Images above this many pixels are refused from their header, before any
+ * large allocation: 250 megapixels accepts any camera's photos and keeps a
+ * forged header from costing gigabytes.  --max-pixels or IMFILTER_MAX_PIXELS
+ * change it.
+ */
+#define DEFAULT_MAX_PIXELS 250000000LL
 
 /*
  * The one option table: it drives getopt_long and --help, and a test
@@ -55,6 +63,7 @@ static const struct cli_opt {
 	{ "depth", 1, 'd', "BITS", "PNG/PNM output depth 8 or 16 (default: the input's)" },
 	{ "quality", 1, 'q', "N", "JPEG quality 1..100 (default 90)" },
 	{ "threads", 1, 'j', "N", "threads (default: all cores)" },
+	{ "max-pixels", 1, OPT_MAX_PIXELS, "N", "refuse images of more than N pixels (default 250000000)" },
 	{ "verbose", 0, 'v', NULL, "say what was done, on stderr" },
 	{ "list-kernels", 0, OPT_LIST_KERNELS, NULL, "list the kernel library and exit" },
 	{ "show-kernel", 1, OPT_SHOW_KERNEL, "SPEC", "print a kernel's matrix and properties and exit" },
@@ -74,6 +83,7 @@ struct cli {
 	double bias;
 	int bias_set;
 	int verbose;
+	long long max_pixels;
 	const char *input, *output;
 };
 
@@ -148,6 +158,18 @@ static int parse_int(const char *s, int lo, int hi, int *v)
 	return 0;
 }
 
+/* parse_count reads a whole positive count (digits only) up to 2^62. */
+static int parse_count(const char *s, long long *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return *end != '\0' || errno == ERANGE || *v < 1 || *v > (1LL << 62) ? -1 : 0;
+}
+
 static int default_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -181,6 +203,7 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	memset(&longs[N_OPTS], 0, sizeof longs[N_OPTS]);
 
 	opterr = 0;
+	optind = 0;     /* a full reset: cli_main may run more than once in a process */
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -248,6 +271,10 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 		case 'v':
 			cli->verbose = 1;
 			break;
+		case OPT_MAX_PIXELS:
+			if (parse_count(optarg, &cli->max_pixels))
+				return usage_error("--max-pixels %s: expected a positive whole number", optarg);
+			break;
 		case OPT_LIST_KERNELS:
 			status = kern_list(stdout, &err) ? report(&err) : 0;
 			return fflush(stdout) || ferror(stdout) ? ERR_IO : status;
@@ -309,6 +336,7 @@ int cli_main(int argc, char **argv)
 	struct kernel *kp[MAX_KERNELS];
 	struct image im;
 	struct err err = { 0 };
+	const char *env;
 	int i, status, loaded = 0;
 
 	memset(&cli, 0, sizeof cli);
@@ -316,6 +344,10 @@ int cli_main(int argc, char **argv)
 	cli.job.border.mode = BORDER_REFLECT;
 	cli.job.threads = default_threads();
 	cli.out.quality = 90;
+	env = getenv("IMFILTER_MAX_PIXELS");
+	cli.max_pixels = DEFAULT_MAX_PIXELS;
+	if (env != NULL && *env != '\0' && parse_count(env, &cli.max_pixels))
+		return usage_error("IMFILTER_MAX_PIXELS=%s: expected a positive whole number", env);
 	status = parse_args(&cli, argc, argv);
 	if (status >= 0)
 		return status;
@@ -344,7 +376,7 @@ int cli_main(int argc, char **argv)
 		kp[i] = &kernels[i];
 	}
 	install_signals();
-	if (io_read(cli.input, &im, &err))
+	if (io_read_limit(cli.input, &im, cli.max_pixels, &err))
 		goto done;
 	if (job_filter(&im, kp, cli.nkernels, &cli.job, &err))
 		goto done;

@@ -45,7 +45,7 @@ int io_read_limit(const char *path, struct image *im,
 struct io_write_opts {
 	enum io_format format;  /* IO_NONE: by the path's extension */
 	int depth;              /* 8 or 16 for PNG/PNM; 0: the image's depth */
-	int quality;            /* JPEG quality 1..100 */
+	int quality;            /* JPEG quality 1..100; 0: 90 */
 };
 
 /*
@@ -54,6 +54,12 @@ struct io_write_opts {
  * write leaves any existing file untouched and no partial file.
  * Integer formats clamp samples to [0, 1] and round to nearest; PFM keeps
  * raw floats.  Formats without alpha (JPEG, PNM, PFM) drop the alpha channel.
+ * opts may be NULL: the format by extension, the image's depth, quality 90.
+ * Errors: ERR_USAGE for an unknown format or a bad depth or quality,
+ * ERR_CANTCREAT when the temporary file cannot be made or renamed into
+ * place, ERR_IO when a write fails midway, ERR_DATA when the format cannot
+ * hold the image (e.g. JPEG beyond 65500 pixels a side).  One output is
+ * written at a time (the temporary path is kept for the signal handler).
  */
 int io_write(const char *path, const struct image *im,
 	     const struct io_write_opts *opts, struct err *err);
