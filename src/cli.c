@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "engine.h"
 #include "err.h"
 #include "image.h"
@@ -28,7 +30,7 @@
 /* Long-only options get codes above the char range. */
 enum {
 	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
-	OPT_SHOW_KERNEL, OPT_MAX_PIXELS
+	OPT_SHOW_KERNEL, OPT_MAX_PIXELS, OPT_SUFFIX, OPT_PROGRESS, OPT_QUIET
 };
 
 /*
@@ -50,6 +52,8 @@ static const struct cli_opt {
 	const char *arg;
 	const char *help;
 } cli_opts[] = {
+	{ "output", 1, 'o', "DIR", "batch: filter every FILE into DIR (or a template like %d/%n.sharp.%e)" },
+	{ "suffix", 1, OPT_SUFFIX, "S", "batch: add S to each output name before its extension" },
 	{ "kernel", 1, 'k', "SPEC", "kernel file, library name, gaussian:S[,N], box:N or 'WxH: v v ...'; repeat to chain" },
 	{ "engine", 1, 'e', "NAME", NULL },   /* help built from the engine table */
 	{ "border", 1, 'b', "MODE", "zero, const=V, clamp, reflect (default), mirror, wrap" },
@@ -65,6 +69,8 @@ static const struct cli_opt {
 	{ "threads", 1, 'j', "N", "threads (default: all cores)" },
 	{ "max-pixels", 1, OPT_MAX_PIXELS, "N", "refuse images of more than N pixels (default 250000000)" },
 	{ "verbose", 0, 'v', NULL, "say what was done, on stderr" },
+	{ "progress", 0, OPT_PROGRESS, NULL, "show a progress line even when stderr is not a terminal" },
+	{ "quiet", 0, OPT_QUIET, NULL, "never show a progress line" },
 	{ "list-kernels", 0, OPT_LIST_KERNELS, NULL, "list the kernel library and exit" },
 	{ "show-kernel", 1, OPT_SHOW_KERNEL, "SPEC", "print a kernel's matrix and properties and exit" },
 	{ "help", 0, 'h', NULL, "print this help and exit" },
@@ -84,7 +90,12 @@ struct cli {
 	int bias_set;
 	int verbose;
 	long long max_pixels;
-	const char *input, *output;
+	int progress;                /* 1 on, 0 off, -1 when stderr is a terminal */
+	const char *input, *output;  /* single-file mode */
+	const char *target;          /* -o DIR or template: batch mode */
+	const char *suffix;
+	char **files;                /* batch inputs */
+	int nfiles;
 };
 
 static void print_help(void)
@@ -93,6 +104,7 @@ static void print_help(void)
 	size_t i;
 
 	printf("usage: imfilter [OPTIONS] -k SPEC INPUT OUTPUT\n"
+	       "       imfilter [OPTIONS] -k SPEC -o DIR FILE...\n"
 	       "       imfilter --list-kernels | --show-kernel SPEC\n"
 	       "Filter an image (PNG, JPEG, PNM, PFM) by convolution. '-' is stdin/stdout.\n\n");
 	for (i = 0; i < N_OPTS; i++) {
@@ -206,6 +218,18 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	optind = 0;     /* a full reset: cli_main may run more than once in a process */
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		switch (c) {
+		case 'o':
+			cli->target = optarg;
+			break;
+		case OPT_SUFFIX:
+			cli->suffix = optarg;
+			break;
+		case OPT_PROGRESS:
+			cli->progress = 1;
+			break;
+		case OPT_QUIET:
+			cli->progress = 0;
+			break;
 		case 'k':
 			if (cli->nkernels == MAX_KERNELS)
 				return usage_error("more than %d kernels", MAX_KERNELS);
@@ -298,11 +322,22 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 			return usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (argc - optind != 2)
-		return usage_error("%s", argc - optind < 2 ? "expected INPUT and OUTPUT"
-							  : "too many arguments");
 	if (cli->nkernels == 0)
 		return usage_error("no kernel given; use -k SPEC");
+	if (cli->target != NULL) {
+		if (argc - optind < 1)
+			return usage_error("-o %s: expected one or more input files", cli->target);
+		if (cli->suffix != NULL && strchr(cli->target, '%') != NULL)
+			return usage_error("--suffix goes with -o DIR, not with a template");
+		cli->files = argv + optind;
+		cli->nfiles = argc - optind;
+		return -1;
+	}
+	if (cli->suffix != NULL)
+		return usage_error("--suffix needs -o DIR");
+	if (argc - optind != 2)
+		return usage_error("%s", argc - optind < 2 ? "expected INPUT and OUTPUT"
+							  : "too many arguments (several inputs need -o DIR)");
 	cli->input = argv[optind];
 	cli->output = argv[optind + 1];
 	return -1;
@@ -319,14 +354,116 @@ static void install_signals(void)
 {
 	struct sigaction sa;
 
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction old;
+	size_t i;
+
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* A signal the caller ignores (SIGINT for a background job) stays ignored. */
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
 	/* A closed pipe must show up as a write error (exit 74), not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* The state one file's run needs: in batch mode each child gets a copy. */
+struct run {
+	struct cli *cli;
+	struct kernel **kernels;
+	char **outputs;           /* batch: one per file */
+	double start;             /* single file: when the run began */
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A single image's progress line appears only once it has taken half a second. */
+static void plane_progress(void *ctx, int done, int total)
+{
+	struct run *r = ctx;
+
+	if (now() - r->start >= 0.5 || r->start == 0) {
+		r->start = 0;
+		progress_draw(done, total, "planes", 0);
+	}
+}
+
+/*
+ * filter_file reads input, filters it and writes output; it prints the one
+ * error line itself and returns the exit code.
+ */
+static int filter_file(struct run *r, const char *input, const char *output,
+		       int threads)
+{
+	struct cli *cli = r->cli;
+	struct job_opts job = cli->job;
+	struct io_write_opts out = cli->out;
+	struct image im;
+	struct err err = { 0 };
+
+	memset(&im, 0, sizeof im);
+	install_signals();
+	job.threads = threads;
+	if (out.format == IO_NONE && (out.format = io_format_by_ext(output)) == IO_NONE) {
+		err_set(&err, ERR_USAGE, "%s: cannot tell the output format from the name; use --format",
+			output);
+		goto done;
+	}
+	if (io_read_limit(input, &im, cli->max_pixels, &err) == 0 &&
+	    job_filter(&im, r->kernels, cli->nkernels, &job, &err) == 0)
+		io_write(output, &im, &out, &err);
+done:
+	img_free(&im);
+	return err.cls != ERR_NONE ? report(&err) : 0;
+}
+
+static int batch_one(void *ctx, int i)
+{
+	struct run *r = ctx;
+	int workers = r->cli->nfiles < r->cli->job.threads ? r->cli->nfiles : r->cli->job.threads;
+
+	/* Cores go to files when there are many, and inside an image when there are few. */
+	return filter_file(r, r->cli->files[i], r->outputs[i], r->cli->job.threads / workers);
+}
+
+/* batch_outputs names every output before any work, refusing two inputs with one output. */
+static int batch_outputs(struct cli *cli, char ***outputs)
+{
+	char path[PATH_MAX];
+	struct err err = { 0 };
+	char **out;
+	int i, j, status = 0;
+
+	out = calloc((size_t)cli->nfiles, sizeof *out);
+	if (out == NULL) {
+		fprintf(stderr, "imfilter: out of memory\n");
+		return ERR_OS;
+	}
+	for (i = 0; i < cli->nfiles && status == 0; i++) {
+		if (batch_output_path(cli->target, cli->suffix ? cli->suffix : "", cli->files[i],
+				      cli->out.format, path, sizeof path, &err)) {
+			status = report(&err);
+		} else if ((out[i] = strdup(path)) == NULL) {
+			fprintf(stderr, "imfilter: out of memory\n");
+			status = ERR_OS;
+		}
+		for (j = 0; j < i && status == 0; j++)
+			if (strcmp(out[i], out[j]) == 0)
+				status = usage_error("%s and %s would both be written to %s",
+						     cli->files[j], cli->files[i], out[i]);
+	}
+	if (status == 0 && strchr(cli->target, '%') == NULL && access(cli->target, W_OK | X_OK) != 0)
+		status = (fprintf(stderr, "imfilter: %s: %s\n", cli->target, strerror(errno)), ERR_CANTCREAT);
+	*outputs = out;
+	return status;
 }
 
 int cli_main(int argc, char **argv)
@@ -334,16 +471,17 @@ int cli_main(int argc, char **argv)
 	struct cli cli;
 	struct kernel kernels[MAX_KERNELS];
 	struct kernel *kp[MAX_KERNELS];
-	struct image im;
 	struct err err = { 0 };
+	struct run run;
 	const char *env;
 	int i, status, loaded = 0;
 
 	memset(&cli, 0, sizeof cli);
-	memset(&im, 0, sizeof im);
+	memset(&run, 0, sizeof run);
 	cli.job.border.mode = BORDER_REFLECT;
 	cli.job.threads = default_threads();
 	cli.out.quality = 90;
+	cli.progress = -1;
 	env = getenv("IMFILTER_MAX_PIXELS");
 	cli.max_pixels = DEFAULT_MAX_PIXELS;
 	if (env != NULL && *env != '\0' && parse_count(env, &cli.max_pixels))
@@ -353,21 +491,25 @@ int cli_main(int argc, char **argv)
 		return status;
 	if (cli.verbose)
 		cli.job.log = stderr;
+	if (cli.progress < 0)
+		cli.progress = isatty(STDERR_FILENO);
 
 	/* Decide the output format before any work, so a bad name fails fast. */
-	if (cli.out.format == IO_NONE) {
+	if (cli.target == NULL && cli.out.format == IO_NONE) {
 		if (strcmp(cli.output, "-") == 0)
 			return usage_error("writing to stdout needs --format");
 		if ((cli.out.format = io_format_by_ext(cli.output)) == IO_NONE)
 			return usage_error("%s: cannot tell the output format from the name; use --format",
 					   cli.output);
 	}
-	if (strcmp(cli.output, "-") == 0 && isatty(STDOUT_FILENO))
+	if (cli.target == NULL && strcmp(cli.output, "-") == 0 && isatty(STDOUT_FILENO))
 		return usage_error("refusing to write an image to a terminal");
 
 	for (i = 0; i < cli.nkernels; i++) {
-		if (kern_resolve(cli.kernel_specs[i], &kernels[i], &err))
+		if (kern_resolve(cli.kernel_specs[i], &kernels[i], &err)) {
+			status = report(&err);
 			goto done;
+		}
 		loaded++;
 		if (cli.scale_set)
 			kern_set_scale(&kernels[i], cli.scale, cli.scale_auto);
@@ -375,16 +517,29 @@ int cli_main(int argc, char **argv)
 			kernels[i].bias = cli.bias;
 		kp[i] = &kernels[i];
 	}
-	install_signals();
-	if (io_read_limit(cli.input, &im, cli.max_pixels, &err))
-		goto done;
-	if (job_filter(&im, kp, cli.nkernels, &cli.job, &err))
-		goto done;
-	if (io_write(cli.output, &im, &cli.out, &err))
-		goto done;
+	run.cli = &cli;
+	run.kernels = kp;
+	if (cli.target == NULL) {
+		if (cli.progress) {
+			run.start = now();
+			cli.job.progress = plane_progress;
+			cli.job.progress_ctx = &run;
+		}
+		status = filter_file(&run, cli.input, cli.output, cli.job.threads);
+		progress_end();
+	} else {
+		struct batch_opts bo = { .progress = cli.progress };
+
+		bo.workers = cli.nfiles < cli.job.threads ? cli.nfiles : cli.job.threads;
+		status = batch_outputs(&cli, &run.outputs);
+		if (status == 0)
+			status = batch_run(cli.nfiles, batch_one, &run, &bo);
+		for (i = 0; run.outputs != NULL && i < cli.nfiles; i++)
+			free(run.outputs[i]);
+		free(run.outputs);
+	}
 done:
-	img_free(&im);
 	for (i = 0; i < loaded; i++)
 		kern_free(&kernels[i]);
-	return err.cls != ERR_NONE ? report(&err) : 0;
+	return status;
 }

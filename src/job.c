@@ -230,7 +230,7 @@ static double now(void)
 
 /* filter_step applies one kernel (bank) to every channel of *im. */
 static int filter_step(struct image *im, const struct kernel *k,
-		       const struct job_opts *opts, struct err *err)
+		       const struct job_opts *opts, int step, int nsteps, struct err *err)
 {
 	struct conv_job job;
 	struct image out;
@@ -279,6 +279,8 @@ static int filter_step(struct image *im, const struct kernel *k,
 			goto done;
 		}
 		plane_free(&im->ch[c]);
+		if (opts->progress != NULL)
+			opts->progress(opts->progress_ctx, step * im->nch + c + 1, nsteps * im->nch);
 	}
 	if (premul)
 		unpremultiply(&out, colour_mask);
@@ -309,7 +311,7 @@ int job_filter(struct image *im, struct kernel *const *kernels, int nkernels,
 	int i;
 
 	for (i = 0; i < nkernels; i++)
-		if (filter_step(im, kernels[i], opts, err))
+		if (filter_step(im, kernels[i], opts, i, nkernels, err))
 			return -1;
 	return 0;
 }

@@ -22,6 +22,9 @@ struct job_opts {
 	const char *channels;         /* --channels LIST, or NULL for every channel */
 	enum job_alpha alpha;
 	FILE *log;                    /* -v: one line per step, or NULL */
+	/* Called after each plane is filtered: done of total planes. */
+	void (*progress)(void *ctx, int done, int total);
+	void *progress_ctx;
 };
 
 /* job_shape_parse reads "same", "full" or "valid"; -1 if none. */
