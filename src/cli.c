@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "color.h"
 #include "engine.h"
 #include "err.h"
 #include "image.h"
@@ -30,7 +31,8 @@
 /* Long-only options get codes above the char range. */
 enum {
 	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
-	OPT_SHOW_KERNEL, OPT_MAX_PIXELS, OPT_SUFFIX, OPT_PROGRESS, OPT_QUIET
+	OPT_SHOW_KERNEL, OPT_MAX_PIXELS, OPT_SUFFIX, OPT_PROGRESS, OPT_QUIET,
+	OPT_LINEAR, OPT_ABS, OPT_OFFSET
 };
 
 /*
@@ -63,6 +65,9 @@ static const struct cli_opt {
 	{ "bias", 1, OPT_BIAS, "B", "add B to every result (0..1 range)" },
 	{ "channels", 1, 'c', "LIST", "filter only these channels (r,g,b,a, y; e.g. rgb); copy the rest" },
 	{ "alpha", 1, OPT_ALPHA, "MODE", "premultiply (default) or separate" },
+	{ "linear", 0, OPT_LINEAR, NULL, "filter in linear light (decode sRGB first, encode after)" },
+	{ "abs", 0, OPT_ABS, NULL, "write the absolute value of the results (signed edges)" },
+	{ "offset", 1, OPT_OFFSET, "V", "add V to the final results (e.g. 0.5 to show signed ones)" },
 	{ "format", 1, 'f', "FMT", "output format png, jpeg, pnm or pfm (default: by extension)" },
 	{ "depth", 1, 'd', "BITS", "PNG/PNM output depth 8 or 16 (default: the input's)" },
 	{ "quality", 1, 'q', "N", "JPEG quality 1..100 (default 90)" },
@@ -89,6 +94,8 @@ struct cli {
 	double bias;
 	int bias_set;
 	int verbose;
+	int linear, absval;
+	double offset;
 	long long max_pixels;
 	int progress;                /* 1 on, 0 off, -1 when stderr is a terminal */
 	const char *input, *output;  /* single-file mode */
@@ -295,6 +302,16 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 		case 'v':
 			cli->verbose = 1;
 			break;
+		case OPT_LINEAR:
+			cli->linear = 1;
+			break;
+		case OPT_ABS:
+			cli->absval = 1;
+			break;
+		case OPT_OFFSET:
+			if (parse_double(optarg, &cli->offset))
+				return usage_error("--offset %s: expected a number", optarg);
+			break;
 		case OPT_MAX_PIXELS:
 			if (parse_count(optarg, &cli->max_pixels))
 				return usage_error("--max-pixels %s: expected a positive whole number", optarg);
@@ -408,6 +425,7 @@ static int filter_file(struct run *r, const char *input, const char *output,
 	struct io_write_opts out = cli->out;
 	struct image im;
 	struct err err = { 0 };
+	unsigned mask;
 
 	memset(&im, 0, sizeof im);
 	install_signals();
@@ -417,9 +435,18 @@ static int filter_file(struct run *r, const char *input, const char *output,
 			output);
 		goto done;
 	}
-	if (io_read_limit(input, &im, cli->max_pixels, &err) == 0 &&
-	    job_filter(&im, r->kernels, cli->nkernels, &job, &err) == 0)
-		io_write(output, &im, &out, &err);
+	if (io_read_limit(input, &im, cli->max_pixels, &err))
+		goto done;
+	/* Float (PFM) samples are taken to be linear already; the others are sRGB. */
+	if (cli->linear && im.depth != 32)
+		color_to_linear(&im);
+	if (job_filter(&im, r->kernels, cli->nkernels, &job, &err) ||
+	    job_channels(job.channels, im.nch, &mask, &err))
+		goto done;
+	color_finish(&im, mask, cli->absval, (float)cli->offset);
+	if (cli->linear && out.format != IO_PFM)
+		color_to_srgb(&im);
+	io_write(output, &im, &out, &err);
 done:
 	img_free(&im);
 	return err.cls != ERR_NONE ? report(&err) : 0;

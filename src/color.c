@@ -1,0 +1,62 @@
+/* color.c: sRGB <-> linear light, and the finishing touches on signed results. */
+#include "color.h"
+
+#include <math.h>
+
+static float srgb_decode(float v)
+{
+	float a = fabsf(v), r;
+
+	r = a <= 0.04045f ? a / 12.92f : powf((a + 0.055f) / 1.055f, 2.4f);
+	return v < 0 ? -r : r;
+}
+
+static float srgb_encode(float v)
+{
+	float a = fabsf(v), r;
+
+	r = a <= 0.0031308f ? a * 12.92f : 1.055f * powf(a, 1.0f / 2.4f) - 0.055f;
+	return v < 0 ? -r : r;
+}
+
+static int colour_channels(const struct image *im)
+{
+	return img_has_alpha(im) ? im->nch - 1 : im->nch;
+}
+
+static void map_colour(struct image *im, float (*f)(float))
+{
+	int c, y, x;
+
+	for (c = 0; c < colour_channels(im); c++)
+		for (y = 0; y < im->h; y++) {
+			float *p = plane_row(&im->ch[c], y);
+			for (x = 0; x < im->w; x++)
+				p[x] = f(p[x]);
+		}
+}
+
+void color_to_linear(struct image *im)
+{
+	map_colour(im, srgb_decode);
+}
+
+void color_to_srgb(struct image *im)
+{
+	map_colour(im, srgb_encode);
+}
+
+void color_finish(struct image *im, unsigned mask, int absval, float offset)
+{
+	int c, y, x;
+
+	if (!absval && offset == 0.0f)
+		return;
+	for (c = 0; c < colour_channels(im); c++)
+		if (mask & (1u << c))
+		for (y = 0; y < im->h; y++) {
+			float *p = plane_row(&im->ch[c], y);
+			for (x = 0; x < im->w; x++)
+				p[x] = (absval ? fabsf(p[x]) : p[x]) + offset;
+		}
+}

@@ -1,0 +1,23 @@
+/* color.h: sRGB <-> linear light, and the finishing touches on signed results. */
+#ifndef IMF_COLOR_H
+#define IMF_COLOR_H
+
+#include "image.h"
+
+/*
+ * color_to_linear decodes the colour channels of im (not alpha) from the
+ * sRGB transfer curve to linear light; color_to_srgb encodes them back.
+ * The sRGB curve (IEC 61966-2-1): linear = v / 12.92 for v <= 0.04045,
+ * else ((v + 0.055) / 1.055)^2.4.  Values outside [0, 1] are mapped by
+ * the curve's odd extension, so negative results survive the round trip.
+ */
+void color_to_linear(struct image *im);
+void color_to_srgb(struct image *im);
+
+/*
+ * color_finish applies |v| (when absval) and then + offset to the colour
+ * channels whose bit is set in mask (alpha is never touched).
+ */
+void color_finish(struct image *im, unsigned mask, int absval, float offset);
+
+#endif
