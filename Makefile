@@ -1,10 +1,11 @@
-# imfilter: build, deps, check, demo, bench, install, clean.
+# imfilter: build, deps, check, check-sanitize, fuzz, demo, bench, install, clean.
 
 # ---- settings -------------------------------------------------------------
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man/man1
 DATADIR  ?= $(PREFIX)/share/imfilter
+COMPDIR  ?= $(PREFIX)/share/bash-completion/completions
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -16,14 +17,27 @@ VERSION   = 0.1.0
 # Debian packages that the build and the tests need (make deps).
 DEB_BUILD = make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev \
             libfftw3-dev libopenblas-dev
-DEB_TEST  = python3 python3-numpy python3-scipy valgrind groff-base
+DEB_TEST  = python3 python3-numpy python3-scipy valgrind groff-base \
+            clang libclang-rt-14-dev llvm time \
+            libjpeg-turbo-progs imagemagick parallel
+
+# The sanitizer build (make check-sanitize) and the fuzz targets (make fuzz)
+# use clang: libFuzzer comes with it.
+SAN_CC    = clang
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+            -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS  = kernel inline png jpeg pnm cli
 
 # ---- derived ----------------------------------------------------------------
 # The libraries are looked up once; when one is missing (a fresh machine),
 # the main targets install them first (see "deps" below).
 DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
              $(PYTHON) -c 'import numpy, scipy' 2>/dev/null && \
-             command -v valgrind >/dev/null && command -v groff >/dev/null && echo yes)
+             command -v valgrind >/dev/null && command -v groff >/dev/null && \
+             command -v $(SAN_CC) >/dev/null && command -v llvm-symbolizer >/dev/null && \
+             test -x /usr/bin/time && command -v djpeg >/dev/null && \
+             test -x /usr/bin/convert && command -v parallel >/dev/null && echo yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -38,7 +52,17 @@ LIBOBJ   = $(filter-out build/main.o,$(OBJ))
 UNIT_SRC = $(wildcard tests/unit_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/%.c=build/tests/%)
 
-.PHONY: all deps check demo bench install uninstall clean
+# The sanitizer build: the same program and unit tests in build-san/.
+SAN_OBJ    = $(SRC:src/%.c=build-san/%.o)
+SAN_LIBOBJ = $(filter-out build-san/main.o,$(SAN_OBJ))
+SAN_UNIT   = $(UNIT_SRC:tests/%.c=build-san/tests/%)
+SAN_CFLAGS = $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(SAN_FLAGS)
+
+# The fuzz targets: every object but main.o, instrumented for libFuzzer.
+FUZZ_OBJ = $(filter-out build/fuzz/main.o,$(SRC:src/%.c=build/fuzz/%.o))
+FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+.PHONY: FORCE all deps check check-sanitize fuzz fuzz-build demo bench install uninstall clean
 
 ifeq ($(DEPS_OK),yes)
 
@@ -60,6 +84,44 @@ build build/tests:
 check: imfilter $(UNIT_BIN)
 	@sh tests/run.sh $(UNIT_BIN)
 
+# make check-sanitize: every test again, against a build with AddressSanitizer
+# and UndefinedBehaviorSanitizer (valgrind.sh is left out: valgrind cannot
+# run a sanitized program).
+check-sanitize: build-san/imfilter $(SAN_UNIT)
+	@IMF=build-san/imfilter IMF_LOG=build-san/tests/check.log IMF_SKIP=valgrind.sh \
+		ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1 sh tests/run.sh $(SAN_UNIT)
+
+build-san/imfilter: $(SAN_OBJ)
+	$(SAN_CC) $(SAN_FLAGS) $(ALL_LDFLAGS) -o $@ $(SAN_OBJ) $(LIBS)
+
+build-san/%.o: src/%.c | build-san
+	$(SAN_CC) $(SAN_CFLAGS) -c -o $@ $<
+
+build-san/tests/%: tests/%.c $(SAN_LIBOBJ) tests/check.h | build-san/tests
+	$(SAN_CC) $(SAN_CFLAGS) -Isrc -o $@ $< $(SAN_LIBOBJ) $(ALL_LDFLAGS) $(LIBS)
+
+build-san build-san/tests build/fuzz:
+	mkdir -p $@
+
+# make fuzz FUZZ_SECONDS=N: builds the libFuzzer targets of tests/fuzz/ and
+# runs each for N seconds on a corpus seeded from tests/fuzz/seeds,
+# ../shared/testdata and files generated into build/fuzz/.
+fuzz: fuzz-build imfilter
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# The objects are not intermediate files to delete after linking.
+.SECONDARY: $(FUZZ_OBJ) $(SAN_OBJ)
+
+build/fuzz/%.o: src/%.c | build/fuzz
+	$(SAN_CC) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(wildcard tests/fuzz/*.h) | build/fuzz
+	$(SAN_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_OBJ) \
+		$(ALL_LDFLAGS) $(LIBS)
+
 # make demo: every sample through several kernels into out/.
 demo: imfilter
 	@sh samples/demo.sh out
@@ -67,23 +129,37 @@ demo: imfilter
 bench: imfilter
 	@sh bench/run.sh
 
+# make install PREFIX=...: the binary, the man page, the kernel library
+# (where -k NAME finds it: the path is compiled in, see build/datadir) and
+# the bash completion.
 install: imfilter
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR)/kernels
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR)/kernels \
+		$(DESTDIR)$(COMPDIR)
 	install -m 755 imfilter $(DESTDIR)$(BINDIR)/imfilter
 	install -m 644 man/imfilter.1 $(DESTDIR)$(MANDIR)/imfilter.1
 	install -m 644 kernels/*.kernel $(DESTDIR)$(DATADIR)/kernels/
+	install -m 644 src/completion.bash $(DESTDIR)$(COMPDIR)/imfilter
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/imfilter $(DESTDIR)$(MANDIR)/imfilter.1
+	rm -f $(DESTDIR)$(BINDIR)/imfilter $(DESTDIR)$(MANDIR)/imfilter.1 \
+		$(DESTDIR)$(COMPDIR)/imfilter
 	rm -rf $(DESTDIR)$(DATADIR)
 
--include $(OBJ:.o=.d) $(UNIT_BIN:=.d)
+# The kernel directory is compiled into kernel_spec.o: rebuild it when
+# PREFIX or DATADIR change (build/datadir holds the value last used).
+build/kernel_spec.o: build/datadir
+build/datadir: FORCE | build
+	@[ "$$(cat $@ 2>/dev/null)" = "$(DATADIR)" ] || echo "$(DATADIR)" > $@
+FORCE:
+
+-include $(OBJ:.o=.d) $(UNIT_BIN:=.d) $(SAN_OBJ:.o=.d) $(SAN_UNIT:=.d) \
+	$(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)
 
 else
 
 # A library or test tool is missing: install it, then run the target again
 # in a new make, which looks the libraries up afresh.
-all check demo bench install imfilter:
+all check check-sanitize fuzz fuzz-build demo bench install imfilter:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory $@
 
@@ -104,4 +180,4 @@ deps:
 	fi
 
 clean:
-	rm -rf build imfilter out
+	rm -rf build build-san imfilter out
