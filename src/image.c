@@ -1,6 +1,7 @@
 /* image.c: allocation of a whole image. */
 #include "image.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int img_alloc(struct image *im, int w, int h, int nch, struct err *err)
@@ -23,11 +24,26 @@ int img_alloc(struct image *im, int w, int h, int nch, struct err *err)
 	return 0;
 }
 
+static void meta_free(struct img_meta *m)
+{
+	free(m->icc);
+	free(m->exif);
+	memset(m, 0, sizeof *m);
+}
+
+void img_move_meta(struct image *dst, struct image *src)
+{
+	meta_free(&dst->meta);
+	dst->meta = src->meta;
+	memset(&src->meta, 0, sizeof src->meta);
+}
+
 void img_free(struct image *im)
 {
 	int c;
 
 	for (c = 0; c < IMG_MAX_CHANNELS; c++)
 		plane_free(&im->ch[c]);
+	meta_free(&im->meta);
 	memset(im, 0, sizeof *im);
 }

@@ -13,11 +13,30 @@
  * (nch == 2 or nch == 4).  Integer samples are mapped to [0, 1] (v / 255,
  * v / 65535); float sources (PFM) keep their values.
  */
+/*
+ * Metadata carried from input to output unchanged: the ICC profile (PNG
+ * iCCP, JPEG APP2), EXIF (PNG eXIf, JPEG APP1; the TIFF structure without
+ * JPEG's "Exif\0\0" prefix) and PNG's colour chunks gAMA, cHRM, sRGB.
+ * Values are as stored (gAMA and cHRM times 100000).
+ */
+struct img_meta {
+	unsigned char *icc;
+	size_t icc_len;
+	char icc_name[80];          /* PNG's profile name */
+	unsigned char *exif;
+	size_t exif_len;
+	int has_gamma, has_chrm, has_srgb;
+	long gamma;
+	long chrm[8];               /* white x y, red x y, green x y, blue x y */
+	int srgb_intent;
+};
+
 struct image {
 	int w, h;
 	int nch;
 	int depth;      /* source bit depth: 8, 16, or 32 for float sources */
 	struct plane ch[IMG_MAX_CHANNELS];
+	struct img_meta meta;
 };
 
 static inline int img_has_alpha(const struct image *im)
@@ -28,7 +47,10 @@ static inline int img_has_alpha(const struct image *im)
 /* img_alloc allocates nch zeroed w x h planes; -1 with err on failure. */
 int img_alloc(struct image *im, int w, int h, int nch, struct err *err);
 
-/* img_free releases every plane and zeroes im; safe on a zeroed image. */
+/* img_move_meta hands src's metadata to dst (whose own is released). */
+void img_move_meta(struct image *dst, struct image *src);
+
+/* img_free releases every plane and the metadata and zeroes im; safe on a zeroed image. */
 void img_free(struct image *im);
 
 #endif

@@ -142,6 +142,35 @@ static void put_row(struct image *im, const JSAMPLE *row, int y)
 }
 
 /*
+ * copy_meta keeps the ICC profile (APP2, reassembled by libjpeg-turbo) and
+ * the first EXIF block (APP1 starting "Exif\0\0") for the output.
+ */
+static int copy_meta(struct jpeg_dec *d)
+{
+	static const char exif_id[6] = { 'E', 'x', 'i', 'f', 0, 0 };
+	struct img_meta *m = &d->im->meta;
+	jpeg_saved_marker_ptr mk;
+	JOCTET *icc;
+	unsigned int len;
+
+	if (jpeg_read_icc_profile(&d->cinfo, &icc, &len) && len > 0) {
+		m->icc = icc;     /* malloc'd by libjpeg-turbo: ours to free */
+		m->icc_len = len;
+	}
+	for (mk = d->cinfo.marker_list; mk != NULL; mk = mk->next) {
+		if (mk->marker != JPEG_APP0 + 1 || mk->data_length <= sizeof exif_id ||
+		    memcmp(mk->data, exif_id, sizeof exif_id) != 0)
+			continue;
+		m->exif_len = mk->data_length - sizeof exif_id;
+		if ((m->exif = malloc(m->exif_len)) == NULL)
+			return err_oom(d->fail.err, d->src->name);
+		memcpy(m->exif, mk->data + sizeof exif_id, m->exif_len);
+		break;
+	}
+	return 0;
+}
+
+/*
  * Pixels are returned as stored: an EXIF Orientation tag is not applied,
  * so a photo a camera tagged "rotate 90" comes out lying on its side, as
  * the decoder sees it.
@@ -158,6 +187,8 @@ static int decode_run(struct jpeg_dec *d)
 	d->progress.progress_monitor = on_progress;
 	c->progress = &d->progress;
 	jpeg_mem_src(c, d->src->buf, (unsigned long)d->src->n);
+	jpeg_save_markers(c, JPEG_APP0 + 1, 0xffff);
+	jpeg_save_markers(c, JPEG_APP0 + 2, 0xffff);
 	jpeg_read_header(c, TRUE);
 	if (io_check_size(d->src, c->image_width, c->image_height, d->fail.err))
 		return -1;
@@ -184,6 +215,8 @@ static int decode_run(struct jpeg_dec *d)
 		      d->fail.err))
 		return -1;
 	d->im->depth = 8;
+	if (copy_meta(d))
+		return -1;
 	/* Memory from libjpeg's pools goes away with jpeg_destroy, jump or not. */
 	row = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE,
 				      c->output_width * (JDIMENSION)c->output_components, 1);
@@ -285,6 +318,31 @@ static void get_row(const struct image *im, int ncomp, JSAMPLE *row, int y)
 	}
 }
 
+/* The most data one marker segment holds (its length field counts itself). */
+#define JPEG_MAX_MARKER 65533u
+
+/*
+ * put_meta writes EXIF as one APP1 segment (an EXIF block too large for one
+ * segment cannot be written and is dropped) and the ICC profile as APP2
+ * segments, split by libjpeg-turbo.
+ */
+static void put_meta(j_compress_ptr c, const struct img_meta *m)
+{
+	static const JOCTET exif_id[6] = { 'E', 'x', 'i', 'f', 0, 0 };
+	size_t i;
+
+	if (m->exif != NULL && m->exif_len <= JPEG_MAX_MARKER - sizeof exif_id) {
+		jpeg_write_m_header(c, JPEG_APP0 + 1,
+				    (unsigned int)(m->exif_len + sizeof exif_id));
+		for (i = 0; i < sizeof exif_id; i++)
+			jpeg_write_m_byte(c, exif_id[i]);
+		for (i = 0; i < m->exif_len; i++)
+			jpeg_write_m_byte(c, m->exif[i]);
+	}
+	if (m->icc != NULL && m->icc_len <= 0xffffffffu)
+		jpeg_write_icc_profile(c, m->icc, (unsigned int)m->icc_len);
+}
+
 static int encode_run(struct jpeg_enc *e)
 {
 	j_compress_ptr c = &e->cinfo;
@@ -315,7 +373,11 @@ static int encode_run(struct jpeg_enc *e)
 		c->comp_info[0].h_samp_factor = 1;
 		c->comp_info[0].v_samp_factor = 1;
 	}
+	/* An EXIF file conventionally has no JFIF marker; the APP1 comes first. */
+	if (im->meta.exif != NULL && im->meta.exif_len <= JPEG_MAX_MARKER - 6)
+		c->write_JFIF_header = FALSE;
 	jpeg_start_compress(c, TRUE);
+	put_meta(c, &im->meta);
 	row = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE,
 				      c->image_width * (JDIMENSION)ncomp, 1);
 	while (c->next_scanline < c->image_height) {

@@ -1,6 +1,7 @@
 /* io_png.c: PNG decoding and encoding through libpng's full API. */
 #include <png.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +88,74 @@ static void read_mem(png_structp png, png_bytep out, size_t len)
 	d->pos += len;
 }
 
+/*
+ * check_chunks walks the chunk list before libpng sees it.  A chunk cannot
+ * be longer than the file that holds it; refusing such a length here means
+ * no handler of libpng's can be asked to allocate it (libpng only warns
+ * about a chunk above its malloc limit, then allocates anyway).
+ */
+static int check_chunks(const struct io_src *src, struct err *err)
+{
+	size_t pos = 8;
+
+	while (pos + 12 <= src->n) {
+		const unsigned char *p = src->buf + pos;
+		unsigned long len = (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
+				    (unsigned long)p[2] << 8 | p[3];
+
+		if (len > src->n - pos - 12)
+			return err_set(err, ERR_DATA, "%s: chunk %.4s at byte %zu claims %lu bytes, "
+				       "more than the file holds", src->name,
+				       (const char *)p + 4, pos, len);
+		if (memcmp(p + 4, "IEND", 4) == 0)
+			break;
+		pos += 12 + len;
+	}
+	return 0;
+}
+
+/* copy_meta keeps the chunks that travel to the output (image.h). */
+static int copy_meta(struct png_dec *d)
+{
+	struct img_meta *m = &d->im->meta;
+	png_structp png = d->png;
+	png_infop info = d->info;
+	png_charp name;
+	png_bytep profile, exif;
+	png_uint_32 len;
+	png_fixed_point v[8];
+	int comp, intent;
+
+	if (png_get_iCCP(png, info, &name, &comp, &profile, &len) && len > 0) {
+		if ((m->icc = malloc(len)) == NULL)
+			return err_oom(d->msg.err, d->src->name);
+		memcpy(m->icc, profile, len);
+		m->icc_len = len;
+		snprintf(m->icc_name, sizeof m->icc_name, "%s", name);
+	}
+	if (png_get_eXIf_1(png, info, &len, &exif) && len > 0) {
+		if ((m->exif = malloc(len)) == NULL)
+			return err_oom(d->msg.err, d->src->name);
+		memcpy(m->exif, exif, len);
+		m->exif_len = len;
+	}
+	if (png_get_gAMA_fixed(png, info, &v[0])) {
+		m->has_gamma = 1;
+		m->gamma = v[0];
+	}
+	if (png_get_cHRM_fixed(png, info, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			       &v[6], &v[7])) {
+		m->has_chrm = 1;
+		for (comp = 0; comp < 8; comp++)
+			m->chrm[comp] = v[comp];
+	}
+	if (png_get_sRGB(png, info, &intent)) {
+		m->has_srgb = 1;
+		m->srgb_intent = intent;
+	}
+	return 0;
+}
+
 /* put_row spreads one row of interleaved 8- or 16-bit samples over the planes. */
 static void put_row(struct image *im, const unsigned char *row, int y)
 {
@@ -169,9 +238,9 @@ static int decode_run(struct png_dec *d)
 		for (y = 0; y < h; y++)
 			put_row(d->im, d->rows[y], (int)y);
 	}
-	/* Reading up to IEND checks the CRCs of the chunks after the image. */
-	png_read_end(png, NULL);
-	return 0;
+	/* Reading up to IEND checks the CRCs of the chunks after the image (eXIf may be there). */
+	png_read_end(png, info);
+	return copy_meta(d);
 }
 
 int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
@@ -195,12 +264,21 @@ int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
 	}
 	png_set_read_fn(d.png, &d, read_mem);
 	/*
-	 * Every ancillary chunk but tRNS is skipped unread: their content is
-	 * not used (see decode_run), and libpng only warns about a chunk
-	 * longer than PNG_CHUNK_MAX before allocating its full declared length
-	 * for the text, eXIf, pCAL, sCAL and sPLT handlers.
+	 * Every ancillary chunk but tRNS and the metadata carried to the
+	 * output is skipped unread: their content is not used (see decode_run),
+	 * and libpng only warns about a chunk longer than PNG_CHUNK_MAX before
+	 * allocating its full declared length for the text, eXIf, pCAL, sCAL
+	 * and sPLT handlers (check_chunks bounds eXIf by the file size).
 	 */
+	static const png_byte meta_chunks[] = "iCCP\0eXIf\0gAMA\0cHRM\0sRGB";
+
+	if (check_chunks(src, err)) {
+		png_destroy_read_struct(&d.png, &d.info, NULL);
+		return -1;
+	}
 	png_set_keep_unknown_chunks(d.png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+	png_set_keep_unknown_chunks(d.png, PNG_HANDLE_CHUNK_AS_DEFAULT, meta_chunks,
+				    (int)(sizeof meta_chunks / 5));
 	png_set_user_limits(d.png, PNG_SIDE_MAX, PNG_SIDE_MAX);
 	png_set_chunk_cache_max(d.png, PNG_CHUNK_CACHE);
 	png_set_chunk_malloc_max(d.png, PNG_CHUNK_MAX);
@@ -270,6 +348,29 @@ static void get_row(const struct image *im, int depth, unsigned char *row, int y
 	}
 }
 
+/*
+ * put_meta writes the carried metadata.  A profile that does not suit the
+ * image (libpng checks it) is dropped with a warning, which is silent.
+ */
+static void put_meta(png_structp png, png_infop info, const struct img_meta *m)
+{
+	png_set_benign_errors(png, 1);
+	if (m->icc != NULL && m->icc_len <= 0xffffffffu)
+		png_set_iCCP(png, info, m->icc_name[0] ? m->icc_name : "ICC profile",
+			     PNG_COMPRESSION_TYPE_BASE, m->icc, (png_uint_32)m->icc_len);
+	else if (m->has_srgb)
+		png_set_sRGB(png, info, m->srgb_intent);
+	if (m->has_gamma)
+		png_set_gAMA_fixed(png, info, (png_fixed_point)m->gamma);
+	if (m->has_chrm)
+		png_set_cHRM_fixed(png, info, (png_fixed_point)m->chrm[0], (png_fixed_point)m->chrm[1],
+				   (png_fixed_point)m->chrm[2], (png_fixed_point)m->chrm[3],
+				   (png_fixed_point)m->chrm[4], (png_fixed_point)m->chrm[5],
+				   (png_fixed_point)m->chrm[6], (png_fixed_point)m->chrm[7]);
+	if (m->exif != NULL && m->exif_len <= 0x7fffffffu)
+		png_set_eXIf_1(png, info, (png_uint_32)m->exif_len, m->exif);
+}
+
 static int encode_run(struct png_enc *e)
 {
 	static const int color_types[IMG_MAX_CHANNELS + 1] = {
@@ -285,6 +386,7 @@ static int encode_run(struct png_enc *e)
 		     color_types[im->nch], PNG_INTERLACE_NONE,
 		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	png_set_compression_level(e->png, PNG_WRITE_LEVEL);
+	put_meta(e->png, e->info, &im->meta);
 	png_write_info(e->png, e->info);
 	for (y = 0; y < im->h; y++) {
 		get_row(im, e->depth, e->row, y);

@@ -295,6 +295,7 @@ static int filter_step(struct image *im, const struct kernel *k,
 			k->w, k->h, im->w, im->h, im->nch, e->name, now() - t0,
 			job.note[0] ? "; " : "", job.note);
 	}
+	img_move_meta(&out, im);
 	img_free(im);
 	*im = out;
 	memset(&out, 0, sizeof out);
