@@ -42,6 +42,11 @@ check "batch: every output equals a single-file run" '[ $bad -eq 0 ]' "$bad diff
 "$IMF" -j 2 -k sharpen -o "$T/out" "$T"/in/img1*.png 2> "$T/err.log"
 check "batch: no progress line when stderr is not a terminal" '[ ! -s "$T/err.log" ]' "$(cat "$T/err.log")"
 
+# A single slow image shows its planes once it has taken half a second.
+"$IMF" --progress -j 1 -e direct -k gaussian:25 "$ROOT/samples/camera.png" "$T/slow.png" 2> "$T/err.log"
+check "single image: --progress draws one line of planes" \
+	'grep -q "1/1 planes" "$T/err.log" && [ "$(tr -cd "\n" < "$T/err.log" | wc -c)" -eq 1 ]' "$(cat -A "$T/err.log" | head -c 300)"
+
 # Suffix, template and --format in batch mode.
 "$IMF" -k blur --suffix .soft -o "$T/out" "$T/in/img1.png" &&
 "$IMF" -k blur -f jpeg -o "$T/%n.%e" "$T/in/img2.png"
