@@ -15,7 +15,9 @@
 
 #include "batch.h"
 #include "color.h"
+#include "deconv.h"
 #include "engine.h"
+#include "engine_fft.h"
 #include "err.h"
 #include "image.h"
 #include "io.h"
@@ -32,7 +34,7 @@
 enum {
 	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
 	OPT_SHOW_KERNEL, OPT_MAX_PIXELS, OPT_SUFFIX, OPT_PROGRESS, OPT_QUIET,
-	OPT_LINEAR, OPT_ABS, OPT_OFFSET
+	OPT_LINEAR, OPT_ABS, OPT_OFFSET, OPT_DECONVOLVE, OPT_EXPLAIN, OPT_FFT_WISDOM
 };
 
 /*
@@ -61,6 +63,7 @@ static const struct cli_opt {
 	{ "border", 1, 'b', "MODE", "zero, const=V, clamp, reflect (default), mirror, wrap" },
 	{ "shape", 1, 's', "SHAPE", "same (default), full or valid, as MATLAB conv2" },
 	{ "correlate", 0, OPT_CORRELATE, NULL, "slide the kernel unflipped (correlation)" },
+	{ "deconvolve", 1, OPT_DECONVOLVE, "M", "divide the kernel out: wiener[:NSR] (0.01) or rl[:ITERATIONS] (30)" },
 	{ "scale", 1, OPT_SCALE, "S", "divide every sum by S, or by the kernel's sum with 'auto'" },
 	{ "bias", 1, OPT_BIAS, "B", "add B to every result (0..1 range)" },
 	{ "channels", 1, 'c', "LIST", "filter only these channels (r,g,b,a, y; e.g. rgb); copy the rest" },
@@ -74,6 +77,8 @@ static const struct cli_opt {
 	{ "threads", 1, 'j', "N", "threads (default: all cores)" },
 	{ "max-pixels", 1, OPT_MAX_PIXELS, "N", "refuse images of more than N pixels (default 250000000)" },
 	{ "verbose", 0, 'v', NULL, "say what was done, on stderr" },
+	{ "explain", 0, OPT_EXPLAIN, NULL, "print the plan on stderr: kernel, each engine's cost, the choice" },
+	{ "fft-wisdom", 1, OPT_FFT_WISDOM, "FILE", "load and save FFTW wisdom in FILE (measured FFT plans)" },
 	{ "progress", 0, OPT_PROGRESS, NULL, "show a progress line even when stderr is not a terminal" },
 	{ "quiet", 0, OPT_QUIET, NULL, "never show a progress line" },
 	{ "list-kernels", 0, OPT_LIST_KERNELS, NULL, "list the kernel library and exit" },
@@ -95,6 +100,7 @@ struct cli {
 	int bias_set;
 	int verbose;
 	int linear, absval;
+	const char *wisdom;          /* --fft-wisdom or IMFILTER_FFT_WISDOM */
 	double offset;
 	long long max_pixels;
 	int progress;                /* 1 on, 0 off, -1 when stderr is a terminal */
@@ -175,6 +181,25 @@ static int parse_int(const char *s, int lo, int hi, int *v)
 		return -1;
 	*v = (int)l;
 	return 0;
+}
+
+/* parse_deconvolve reads METHOD[:PARAM] for --deconvolve into job. */
+static int parse_deconvolve(const char *s, struct job_opts *job)
+{
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+
+	if (n == 6 && strncmp(s, "wiener", 6) == 0) {
+		job->deconv = DECONV_WIENER;
+		job->nsr = DECONV_NSR_DEFAULT;
+		return colon && (parse_double(colon + 1, &job->nsr) || !(job->nsr > 0)) ? -1 : 0;
+	}
+	if (n == 2 && strncmp(s, "rl", 2) == 0) {
+		job->deconv = DECONV_RL;
+		job->iterations = DECONV_RL_ITERATIONS_DEFAULT;
+		return colon && parse_int(colon + 1, 1, DECONV_RL_ITERATIONS_MAX, &job->iterations) ? -1 : 0;
+	}
+	return -1;
 }
 
 /* parse_count reads a whole positive count (digits only) up to 2^62. */
@@ -302,6 +327,17 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 		case 'v':
 			cli->verbose = 1;
 			break;
+		case OPT_DECONVOLVE:
+			if (parse_deconvolve(optarg, &cli->job))
+				return usage_error("--deconvolve %s: expected wiener[:NSR] (NSR > 0) or "
+						   "rl[:ITERATIONS] (1 to %d)", optarg, DECONV_RL_ITERATIONS_MAX);
+			break;
+		case OPT_EXPLAIN:
+			cli->job.explain = stderr;
+			break;
+		case OPT_FFT_WISDOM:
+			cli->wisdom = optarg;
+			break;
 		case OPT_LINEAR:
 			cli->linear = 1;
 			break;
@@ -360,9 +396,26 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	return -1;
 }
 
+/*
+ * on_signal removes the temporary output, says so in one line (write(2)
+ * is async-signal-safe, stdio is not) and dies of the signal, so the
+ * caller sees the usual 128+N status.
+ */
 static void on_signal(int sig)
 {
+	static const char intr[] = "imfilter: interrupted by SIGINT\n";
+	static const char term[] = "imfilter: terminated by SIGTERM\n";
+	static const char hup[] = "imfilter: hung up (SIGHUP)\n";
+	int e = errno;
+
 	io_cleanup_on_signal();
+	if (sig == SIGINT)
+		(void)!write(STDERR_FILENO, intr, sizeof intr - 1);
+	else if (sig == SIGTERM)
+		(void)!write(STDERR_FILENO, term, sizeof term - 1);
+	else
+		(void)!write(STDERR_FILENO, hup, sizeof hup - 1);
+	errno = e;
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -384,6 +437,12 @@ static void install_signals(void)
 			sigaction(sigs[i], &sa, NULL);
 	/* A closed pipe must show up as a write error (exit 74), not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * So must a file size limit (ulimit -f): ignored, SIGXFSZ turns into
+	 * EFBIG from write(), and the temporary file is removed as on any
+	 * failed write instead of being left behind by the default action.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 /* The state one file's run needs: in batch mode each child gets a copy. */
@@ -446,7 +505,8 @@ static int filter_file(struct run *r, const char *input, const char *output,
 	color_finish(&im, mask, cli->absval, (float)cli->offset);
 	if (cli->linear && out.format != IO_PFM)
 		color_to_srgb(&im);
-	io_write(output, &im, &out, &err);
+	if (io_write(output, &im, &out, &err) == 0 && cli->wisdom != NULL)
+		fft_wisdom_save(cli->wisdom, &err);
 done:
 	img_free(&im);
 	return err.cls != ERR_NONE ? report(&err) : 0;
@@ -544,6 +604,12 @@ int cli_main(int argc, char **argv)
 			kernels[i].bias = cli.bias;
 		kp[i] = &kernels[i];
 	}
+	if (cli.wisdom == NULL && (env = getenv("IMFILTER_FFT_WISDOM")) != NULL && *env != '\0')
+		cli.wisdom = env;
+	if (cli.wisdom != NULL && fft_wisdom_load(cli.wisdom, &err)) {
+		status = report(&err);
+		goto done;
+	}
 	run.cli = &cli;
 	run.kernels = kp;
 	if (cli.target == NULL) {
@@ -568,5 +634,6 @@ int cli_main(int argc, char **argv)
 done:
 	for (i = 0; i < loaded; i++)
 		kern_free(&kernels[i]);
+	fft_shutdown();
 	return status;
 }

@@ -3,6 +3,7 @@
 #define IMF_ENGINE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "border.h"
 #include "err.h"
@@ -38,8 +39,8 @@ struct conv_job {
 
 /*
  * An engine.  supports() says whether it can run the job at all; cost() is
- * its estimated time in seconds on this machine class (the constants live in
- * each engine's file, measured by make bench); run() computes job->out.
+ * its estimated time in seconds on this machine class (from the constants in
+ * eng_costs below); run() computes job->out.
  */
 struct engine {
 	const char *name;
@@ -49,8 +50,39 @@ struct engine {
 	int (*run)(struct conv_job *job, struct err *err);
 };
 
+/*
+ * The cost model's constants, one table for every engine so that the
+ * planner's trade-offs are read and re-tuned in one place (engine.c, with
+ * how each was measured).  Times are seconds for one thread; each engine's
+ * cost() says how it combines its row.
+ */
+#define ENG_FFT_SIDES 32
+
+struct eng_costs {
+	struct {
+		double tap;          /* per multiply-add */
+		double px;           /* per output sample */
+	} direct;
+	struct {
+		/*
+		 * A tile's r2c + c2r pair of nh x nw, ns per n log2 n, n =
+		 * nh nw, at the geometric mean of the rates of its sides;
+		 * the rates include filling the tile, the product and the copy
+		 * out.  Sides are tried in this order; n == 0 ends the table.
+		 */
+		struct { int n; double ns; } side[ENG_FFT_SIDES];
+		double other_ns;     /* any other side (one tile for a small image) */
+		double kernel_row;   /* per kept tile row and kernel */
+		double setup;        /* plans and allocation, once per run */
+		double par_eff;      /* speed of each of several threads, relative to one */
+	} fft;
+};
+
+extern const struct eng_costs eng_costs;
+
 /* The engines, one per file. */
 extern const struct engine eng_direct;
+extern const struct engine eng_fft;
 
 /* eng_find returns the engine called name, or NULL; "auto" gives NULL too. */
 const struct engine *eng_find(const char *name);
@@ -64,6 +96,14 @@ const char *eng_names(void);
 
 /* eng_choose returns the cheapest engine that supports job (never NULL). */
 const struct engine *eng_choose(const struct conv_job *job);
+
+/*
+ * eng_explain prints the plan for --explain to f: each engine's estimated
+ * time for one plane of job, or that it cannot run it, and the planner's
+ * choice, one line per engine.  Of the planes only the sizes are read, so
+ * job->in and job->out may be planes without samples.
+ */
+void eng_explain(FILE *f, const struct conv_job *job);
 
 /* eng_run runs job with engine e, or the planner's choice when e is NULL. */
 int eng_run(const struct engine *e, struct conv_job *job, struct err *err);

@@ -19,9 +19,9 @@
  * Moving down one output row pads one new source row.
  */
 
-/* Seconds per multiply-add and per output sample (measured by make bench). */
-#define DIRECT_SEC_PER_TAP 0.25e-9
-#define DIRECT_SEC_PER_PX 1.5e-9
+/* Seconds per multiply-add and per output sample (eng_costs, engine.c). */
+#define DIRECT_SEC_PER_TAP (eng_costs.direct.tap)
+#define DIRECT_SEC_PER_PX (eng_costs.direct.px)
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
 	!defined(IMF_NO_CLONES)
@@ -75,6 +75,8 @@ static int direct_band_run(void *arg, int y0, int y1, int band)
 	const size_t pw = ctx->pw;
 	long v, next = (long)y0 - job->ay;    /* first source row not yet padded */
 	int y, i, j, b;
+	/* One kernel's sums go straight to the output, unless combine changes them (|r|). */
+	const int direct_only = job->nk == 1 && job->combine != KERN_MAGNITUDE;
 
 	for (y = y0; y < y1; y++) {
 		float *out = plane_row(job->out, y);
@@ -88,7 +90,7 @@ static int direct_band_run(void *arg, int y0, int y1, int band)
 		next = top + kh;
 
 		for (b = 0; b < job->nk; b++) {
-			float *acc = job->nk == 1 ? out : bd->acc;
+			float *acc = direct_only ? out : bd->acc;
 			const float *w = job->wt + (size_t)b * kh * kw;
 
 			memset(acc, 0, (size_t)ow * sizeof *acc);
@@ -99,10 +101,10 @@ static int direct_band_run(void *arg, int y0, int y1, int band)
 					if (w[i * kw + j] != 0.0f)
 						axpy(acc, row + j, w[i * kw + j], ow);
 			}
-			if (job->nk > 1)
+			if (!direct_only)
 				eng_combine(job->combine, b, out, acc, ow);
 		}
-		if (job->nk > 1)
+		if (!direct_only)
 			eng_combine_finish(job->combine, out, ow);
 	}
 	return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "deconv.h"
 #include "size.h"
 
 int job_shape_parse(const char *s, enum job_shape *shape)
@@ -220,6 +221,54 @@ static void add_bias(struct plane *p, float bias)
 	}
 }
 
+/*
+ * explain prints the plan of one step for --explain: what the planner
+ * knows of the kernel (size, sum, rank) and each engine's estimated cost.
+ */
+static void explain(FILE *f, const struct kernel *k, const struct conv_job *job)
+{
+	int b, rank;
+
+	fprintf(f, "imfilter: plan for %s: %dx%d kernel%s", k->name, k->w, k->h,
+		k->n > 1 ? "s" : "");
+	if (k->n > 1)
+		fprintf(f, ", a bank of %d", k->n);
+	for (b = 0; b < k->n; b++) {
+		/* Full rank costs O(n^3): beyond 256x256 only separability is checked. */
+		rank = (long)k->w * k->h <= 65536 ? kern_rank(k, b) : -1;
+		fprintf(f, "%s sum %g, ", b == 0 ? ";" : ",", kern_sum(k, b) / k->scale[b]);
+		if (rank >= 0)
+			fprintf(f, "rank %d (%sseparable)", rank, rank <= 1 ? "" : "not ");
+		else
+			fprintf(f, "%sseparable", kern_separable(k, b) ? "" : "not ");
+	}
+	fprintf(f, "; output %dx%d, %d thread%s\n", job->out->w, job->out->h, job->threads,
+		job->threads > 1 ? "s" : "");
+	eng_explain(f, job);
+}
+
+/* deconvolve divides kernel job->wt out of job->in into job->out (see deconv.h). */
+static int deconvolve(const struct job_opts *opts, struct conv_job *job, struct err *err)
+{
+	struct deconv_job dj;
+	int rc;
+
+	memset(&dj, 0, sizeof dj);
+	dj.in = job->in;
+	dj.out = job->out;
+	dj.psf = job->wt;
+	dj.kw = job->kw;
+	dj.kh = job->kh;
+	dj.ax = job->ax;
+	dj.ay = job->ay;
+	dj.border = job->border;
+	dj.threads = job->threads;
+	rc = opts->deconv == DECONV_WIENER ? deconv_wiener(&dj, opts->nsr, err)
+					   : deconv_rl(&dj, opts->iterations, err);
+	snprintf(job->note, sizeof job->note, "%s", dj.note);
+	return rc;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -244,6 +293,8 @@ static int filter_step(struct image *im, const struct kernel *k,
 	memset(&out, 0, sizeof out);
 	if (job_channels(opts->channels, im->nch, &mask, err))
 		return -1;
+	if (opts->deconv != DECONV_NONE && (k->n > 1 || opts->shape != SHAPE_SAME))
+		return err_set(err, ERR_USAGE, "--deconvolve needs one kernel (not a bank) and --shape same");
 	if (job_prepare(&job, &wt, k, im->w, im->h, opts, &ow, &oh, err))
 		goto done;
 	/* The planner needs only the sizes: no output plane exists yet. */
@@ -252,6 +303,8 @@ static int filter_step(struct image *im, const struct kernel *k,
 	job.in = &im->ch[0];
 	job.out = &sizes;
 	e = opts->engine != NULL ? opts->engine : eng_choose(&job);
+	if (opts->explain != NULL && opts->deconv == DECONV_NONE)
+		explain(opts->explain, k, &job);
 
 	/*
 	 * Premultiplied alpha: colour is weighted by coverage while filtered,
@@ -273,7 +326,8 @@ static int filter_step(struct image *im, const struct kernel *k,
 		job.in = &im->ch[c];
 		job.out = &out.ch[c];
 		if (mask & (1u << c)) {
-			if (eng_run(e, &job, err))
+			if (opts->deconv != DECONV_NONE ? deconvolve(opts, &job, err)
+							: eng_run(e, &job, err))
 				goto done;
 		} else if (copy_plane(&job, k, opts, &im->ch[c], &out.ch[c], err)) {
 			goto done;
@@ -284,16 +338,18 @@ static int filter_step(struct image *im, const struct kernel *k,
 	}
 	if (premul)
 		unpremultiply(&out, colour_mask);
-	for (c = 0; c < im->nch; c++)
+	for (c = 0; c < im->nch && opts->deconv == DECONV_NONE; c++)
 		if (mask & (1u << c))
 			add_bias(&out.ch[c], (float)k->bias);
 	if (opts->log != NULL) {
 		fprintf(opts->log, "imfilter: %s: ", k->name);
 		if (k->n > 1)
 			fprintf(opts->log, "bank of %d ", k->n);
-		fprintf(opts->log, "%dx%d on %dx%dx%d: engine %s, %.3f s%s%s\n",
-			k->w, k->h, im->w, im->h, im->nch, e->name, now() - t0,
-			job.note[0] ? "; " : "", job.note);
+		fprintf(opts->log, "%dx%d on %dx%dx%d: %s %s, %.3f s%s%s\n",
+			k->w, k->h, im->w, im->h, im->nch,
+			opts->deconv != DECONV_NONE ? "deconvolve" : "engine",
+			opts->deconv == DECONV_WIENER ? "wiener" : opts->deconv == DECONV_RL ? "rl" : e->name,
+			now() - t0, job.note[0] ? "; " : "", job.note);
 	}
 	img_move_meta(&out, im);
 	img_free(im);

@@ -12,6 +12,7 @@
 
 enum job_shape { SHAPE_SAME = 0, SHAPE_FULL, SHAPE_VALID };
 enum job_alpha { ALPHA_PREMULTIPLY = 0, ALPHA_SEPARATE };
+enum job_deconv { DECONV_NONE = 0, DECONV_WIENER, DECONV_RL };
 
 struct job_opts {
 	const struct engine *engine;  /* NULL: the planner chooses (auto) */
@@ -22,6 +23,10 @@ struct job_opts {
 	const char *channels;         /* --channels LIST, or NULL for every channel */
 	enum job_alpha alpha;
 	FILE *log;                    /* -v: one line per step, or NULL */
+	FILE *explain;                /* --explain: the plan of each step, or NULL */
+	enum job_deconv deconv;       /* divide the kernel out instead of applying it */
+	double nsr;                   /* Wiener's noise-to-signal ratio */
+	int iterations;               /* Richardson-Lucy's */
 	/* Called after each plane is filtered: done of total planes. */
 	void (*progress)(void *ctx, int done, int total);
 	void *progress_ctx;

@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "engine.h"
+#include "engine_fft.h"
 #include "ref.h"
 
 /* A small deterministic generator, so a failure reproduces exactly. */
@@ -37,7 +38,7 @@ static const struct size2 ker_sizes[] = {
 	{ 1, 1 }, { 2, 2 }, { 3, 3 }, { 4, 4 }, { 5, 3 }, { 2, 7 }, { 6, 1 }, { 1, 5 }, { 9, 9 }, { 15, 12 },
 };
 static const struct { int nk; enum kern_combine c; } banks[] = {
-	{ 1, KERN_SUM }, { 2, KERN_MAGNITUDE }, { 3, KERN_MAX }, { 2, KERN_SUM },
+	{ 1, KERN_SUM }, { 2, KERN_MAGNITUDE }, { 3, KERN_MAX }, { 2, KERN_SUM }, { 1, KERN_MAGNITUDE },
 };
 static const struct border borders[] = {
 	{ BORDER_CONST, 0.0f }, { BORDER_CONST, 0.25f }, { BORDER_CLAMP, 0 },
@@ -167,5 +168,6 @@ int main(void)
 			}
 		}
 	}
+	fft_shutdown();
 	return check_exit();
 }
