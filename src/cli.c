@@ -18,6 +18,7 @@
 #include "deconv.h"
 #include "engine.h"
 #include "engine_fft.h"
+#include "engine_toeplitz.h"
 #include "err.h"
 #include "image.h"
 #include "io.h"
@@ -34,7 +35,8 @@
 enum {
 	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
 	OPT_SHOW_KERNEL, OPT_MAX_PIXELS, OPT_SUFFIX, OPT_PROGRESS, OPT_QUIET,
-	OPT_LINEAR, OPT_ABS, OPT_OFFSET, OPT_DECONVOLVE, OPT_EXPLAIN, OPT_FFT_WISDOM
+	OPT_LINEAR, OPT_ABS, OPT_OFFSET, OPT_DECONVOLVE, OPT_EXPLAIN, OPT_FFT_WISDOM,
+	OPT_EMIT_MATRIX
 };
 
 /*
@@ -81,6 +83,7 @@ static const struct cli_opt {
 	{ "fft-wisdom", 1, OPT_FFT_WISDOM, "FILE", "load and save FFTW wisdom in FILE (measured FFT plans)" },
 	{ "progress", 0, OPT_PROGRESS, NULL, "show a progress line even when stderr is not a terminal" },
 	{ "quiet", 0, OPT_QUIET, NULL, "never show a progress line" },
+	{ "emit-matrix", 1, OPT_EMIT_MATRIX, "FILE", "write the convolution matrix T for INPUT's size (Matrix Market) instead of filtering" },
 	{ "list-kernels", 0, OPT_LIST_KERNELS, NULL, "list the kernel library and exit" },
 	{ "show-kernel", 1, OPT_SHOW_KERNEL, "SPEC", "print a kernel's matrix and properties and exit" },
 	{ "help", 0, 'h', NULL, "print this help and exit" },
@@ -101,6 +104,7 @@ struct cli {
 	int verbose;
 	int linear, absval;
 	const char *wisdom;          /* --fft-wisdom or IMFILTER_FFT_WISDOM */
+	const char *emit_matrix;     /* --emit-matrix FILE */
 	double offset;
 	long long max_pixels;
 	int progress;                /* 1 on, 0 off, -1 when stderr is a terminal */
@@ -335,6 +339,9 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 		case OPT_EXPLAIN:
 			cli->job.explain = stderr;
 			break;
+		case OPT_EMIT_MATRIX:
+			cli->emit_matrix = optarg;
+			break;
 		case OPT_FFT_WISDOM:
 			cli->wisdom = optarg;
 			break;
@@ -388,6 +395,12 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->suffix != NULL)
 		return usage_error("--suffix needs -o DIR");
+	if (cli->emit_matrix != NULL) {
+		if (argc - optind != 1 || cli->nkernels != 1)
+			return usage_error("--emit-matrix FILE takes one -k SPEC and one INPUT (for its size)");
+		cli->input = argv[optind];
+		return -1;
+	}
 	if (argc - optind != 2)
 		return usage_error("%s", argc - optind < 2 ? "expected INPUT and OUTPUT"
 							  : "too many arguments (several inputs need -o DIR)");
@@ -443,6 +456,42 @@ static void install_signals(void)
 	 * failed write instead of being left behind by the default action.
 	 */
 	signal(SIGXFSZ, SIG_IGN);
+}
+
+static int write_matrix(FILE *f, const char *name, void *ctx, struct err *err)
+{
+	(void)name;
+	return toeplitz_emit_matrix(f, ctx, err);
+}
+
+/*
+ * emit_matrix writes the convolution matrix of kernel k for input's size,
+ * shape and border (--emit-matrix), and returns the exit code.
+ */
+static int emit_matrix(struct cli *cli, const struct kernel *k)
+{
+	struct image im;
+	struct conv_job job;
+	struct plane in = { 0 }, out = { 0 };
+	struct err err = { 0 };
+	float *wt = NULL;
+
+	memset(&im, 0, sizeof im);
+	if (k->bias != 0)
+		err_set(&err, ERR_USAGE, "--emit-matrix: the kernel's bias %g makes the map affine, "
+			"not linear (use --bias 0)", k->bias);
+	else if (io_read_limit(cli->input, &im, cli->max_pixels, &err) == 0 &&
+		 job_prepare(&job, &wt, k, im.w, im.h, &cli->job, &out.w, &out.h, &err) == 0) {
+		in.w = im.w;
+		in.h = im.h;
+		job.in = &in;
+		job.out = &out;
+		install_signals();
+		io_write_atomic(cli->emit_matrix, write_matrix, &job, &err);
+	}
+	free(wt);
+	img_free(&im);
+	return err.cls != ERR_NONE ? report(&err) : 0;
 }
 
 /* The state one file's run needs: in batch mode each child gets a copy. */
@@ -582,14 +631,15 @@ int cli_main(int argc, char **argv)
 		cli.progress = isatty(STDERR_FILENO);
 
 	/* Decide the output format before any work, so a bad name fails fast. */
-	if (cli.target == NULL && cli.out.format == IO_NONE) {
+	if (cli.target == NULL && cli.emit_matrix == NULL && cli.out.format == IO_NONE) {
 		if (strcmp(cli.output, "-") == 0)
 			return usage_error("writing to stdout needs --format");
 		if ((cli.out.format = io_format_by_ext(cli.output)) == IO_NONE)
 			return usage_error("%s: cannot tell the output format from the name; use --format",
 					   cli.output);
 	}
-	if (cli.target == NULL && strcmp(cli.output, "-") == 0 && isatty(STDOUT_FILENO))
+	if (cli.target == NULL && cli.emit_matrix == NULL && strcmp(cli.output, "-") == 0 &&
+	    isatty(STDOUT_FILENO))
 		return usage_error("refusing to write an image to a terminal");
 
 	for (i = 0; i < cli.nkernels; i++) {
@@ -612,7 +662,9 @@ int cli_main(int argc, char **argv)
 	}
 	run.cli = &cli;
 	run.kernels = kp;
-	if (cli.target == NULL) {
+	if (cli.emit_matrix != NULL) {
+		status = emit_matrix(&cli, &kernels[0]);
+	} else if (cli.target == NULL) {
 		if (cli.progress) {
 			run.start = now();
 			cli.job.progress = plane_progress;

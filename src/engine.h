@@ -76,12 +76,20 @@ struct eng_costs {
 		double setup;        /* plans and allocation, once per run */
 		double par_eff;      /* speed of each of several threads, relative to one */
 	} fft;
+	struct {
+		/* sgemm's multiply-add, by the kernel OpenBLAS chose for the CPU */
+		double mac_avx512, mac_avx2, mac_sse;
+		double copy;         /* per sample copied into the patch matrix */
+		double px;           /* per output sample */
+		double combine;      /* per output sample and kernel of a bank */
+	} toeplitz;
 };
 
 extern const struct eng_costs eng_costs;
 
 /* The engines, one per file. */
 extern const struct engine eng_direct;
+extern const struct engine eng_toeplitz;
 extern const struct engine eng_fft;
 
 /* eng_find returns the engine called name, or NULL; "auto" gives NULL too. */

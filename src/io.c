@@ -303,18 +303,6 @@ static int encode(FILE *f, const char *name, const struct image *im,
 	return err_set(err, ERR_SOFTWARE, "%s: no encoder for format %d", name, (int)p->format);
 }
 
-static int write_stdout(const struct image *im, const struct enc_params *p,
-			struct err *err)
-{
-	const char *name = "<stdout>";
-
-	if (encode(stdout, name, im, p, err))
-		return -1;
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return err_set(err, ERR_IO, "%s: %s", name, strerror(errno));
-	return 0;
-}
-
 /*
  * make_temp creates "DIR/.BASE.XXXXXX" beside path, in tmp_path, and
  * returns its descriptor.  Being in the target's directory keeps rename()
@@ -370,12 +358,20 @@ static int finish_file(FILE *f, const char *path, struct err *err)
 	return 0;
 }
 
-static int write_file(const char *path, const struct image *im,
-		      const struct enc_params *p, struct err *err)
+int io_write_atomic(const char *path,
+		    int (*fill)(FILE *f, const char *name, void *ctx, struct err *err),
+		    void *ctx, struct err *err)
 {
 	FILE *f;
 	int fd, e;
 
+	if (strcmp(path, "-") == 0) {
+		if (fill(stdout, "<stdout>", ctx, err))
+			return -1;
+		if (fflush(stdout) != 0 || ferror(stdout))
+			return err_set(err, ERR_IO, "<stdout>: %s", strerror(errno));
+		return 0;
+	}
 	fd = make_temp(path, err);
 	if (fd < 0)
 		return -1;
@@ -386,7 +382,7 @@ static int write_file(const char *path, const struct image *im,
 		err_set(err, ERR_OS, "%s: %s", path, strerror(e));
 		goto fail;
 	}
-	if (encode(f, path, im, p, err)) {
+	if (fill(f, path, ctx, err)) {
 		fclose(f);
 		goto fail;
 	}
@@ -404,14 +400,27 @@ fail:
 	return -1;
 }
 
+struct encode_ctx {
+	const struct image *im;
+	const struct enc_params *p;
+};
+
+static int encode_to(FILE *f, const char *name, void *ctx, struct err *err)
+{
+	struct encode_ctx *e = ctx;
+
+	return encode(f, name, e->im, e->p, err);
+}
+
 int io_write(const char *path, const struct image *im,
 	     const struct io_write_opts *opts, struct err *err)
 {
 	struct enc_params p;
+	struct encode_ctx ctx = { im, &p };
 	int is_stdout = strcmp(path, "-") == 0;
 	const char *name = is_stdout ? "<stdout>" : path;
 
 	if (check_image(name, im, err) || resolve(name, !is_stdout, im, opts, &p, err))
 		return -1;
-	return is_stdout ? write_stdout(im, &p, err) : write_file(path, im, &p, err);
+	return io_write_atomic(path, encode_to, &ctx, err);
 }

@@ -3,6 +3,7 @@
 #define IMF_IO_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 #include "image.h"
@@ -63,6 +64,16 @@ struct io_write_opts {
  */
 int io_write(const char *path, const struct image *im,
 	     const struct io_write_opts *opts, struct err *err);
+
+/*
+ * io_write_atomic is io_write's file handling for any content: fill(f,
+ * name, ctx, err) fills a temporary file beside path, which is synced and
+ * renamed onto path only when fill succeeded ("-": standard output).
+ * name is what messages should call the file.
+ */
+int io_write_atomic(const char *path,
+		    int (*fill)(FILE *f, const char *name, void *ctx, struct err *err),
+		    void *ctx, struct err *err);
 
 /*
  * io_cleanup_on_signal removes a temporary output file still being written;

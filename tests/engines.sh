@@ -27,6 +27,10 @@ a = [np.frombuffer(open(p, "rb").read()[-299 * 199 * 3:], np.uint8).astype(int) 
 print(max(int(np.abs(x - a[0]).max()) for x in a))' "$T/direct.ppm" "$T/toeplitz.ppm" "$T/fft.ppm")
 check "every engine writes the same 8-bit result, give or take one step" '[ "$diff" -le 1 ]' "max difference $diff"
 
+# A bank runs as one sgemm per tile for all its kernels.
+$IMF -v -e toeplitz -k sobel "$PHOTO" "$T/sobel.png" 2> "$T/tz.log"
+check "toeplitz: the sobel bank in one sgemm per tile (-v)" 'grep -q "2 kernels in one sgemm per tile" "$T/tz.log"' "$(cat "$T/tz.log")"
+
 # --explain: kernel facts and one line per engine, the choice marked.
 $IMF --explain -k gaussian:3 "$PHOTO" "$T/x.png" 2> "$T/explain.log"
 n=$(grep -c 'per plane, estimated' "$T/explain.log")
@@ -71,4 +75,32 @@ $IMF -k blur --deconvolve wiener:0 "$PHOTO" "$T/e.png" 2> "$T/e.log"
 check "--deconvolve wiener:0 is a usage error" '[ $? -eq 64 ]' "$(cat "$T/e.log")"
 $IMF -k sharpen --deconvolve rl "$PHOTO" "$T/e.png" 2> "$T/e.log"
 check "--deconvolve rl with negative weights is a data error" '[ $? -eq 65 ] && [ "$(wc -l < "$T/e.log")" -eq 1 ]' "$(cat "$T/e.log")"
+# --emit-matrix: the seed's example, T = convmtx2(ones(3)/9, 5, 5) and
+# reshape(T * magic(5)(:), 7, 7) = conv2(magic(5), ones(3)/9).
+/usr/bin/python3 -c '
+import struct
+m = [[17, 24, 1, 8, 15], [23, 5, 7, 14, 16], [4, 6, 13, 20, 22], [10, 12, 19, 21, 3], [11, 18, 25, 2, 9]]
+with open("'"$T"'/magic5.pfm", "wb") as f:
+    f.write(b"Pf\n5 5\n-1.0\n" + b"".join(struct.pack("<f", v) for row in reversed(m) for v in row))'
+$IMF -s full -b zero -k box:3 --emit-matrix "$T/T.mtx" "$T/magic5.pfm"
+got=$(/usr/bin/python3 - "$T/T.mtx" <<'PY'
+import sys
+import numpy as np
+lines = [l for l in open(sys.argv[1]) if not l.startswith("%")]
+rows, cols, nnz = map(int, lines[0].split())
+T = np.zeros((rows, cols))
+for l in lines[1:]:
+    i, j, v = l.split()
+    T[int(i) - 1, int(j) - 1] += float(v)
+X = np.array([[17, 24, 1, 8, 15], [23, 5, 7, 14, 16], [4, 6, 13, 20, 22], [10, 12, 19, 21, 3], [11, 18, 25, 2, 9]], float)
+Y = (T @ X.flatten(order="F")).reshape((7, 7), order="F")
+print("%dx%d %d %s" % (rows, cols, nnz, " ".join("%.4f" % v for v in Y[0])))
+PY
+)
+check "--emit-matrix: T*magic(5)(:) reshaped is conv2's 7x7 (first row 1.8889 4.5556 4.6667 3.6667 2.6667 2.5556 1.6667)" \
+	'[ "$got" = "49x25 225 1.8889 4.5556 4.6667 3.6667 2.6667 2.5556 1.6667" ]' "$got"
+$IMF -b const=0.5 -k box:3 --emit-matrix "$T/T2.mtx" "$T/magic5.pfm" 2> "$T/e.log"
+check "--emit-matrix refuses a non-zero constant border (affine)" '[ $? -eq 64 ] && [ ! -e "$T/T2.mtx" ]' "$(cat "$T/e.log")"
+$IMF -k box:3 --emit-matrix "$T/T3.mtx" "$PHOTO" "$T/extra" 2> "$T/e.log"
+check "--emit-matrix takes one INPUT" '[ $? -eq 64 ]' "$(cat "$T/e.log")"
 exit 0
