@@ -20,6 +20,8 @@ DEB_BUILD = make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev \
 DEB_TEST  = python3 python3-numpy python3-scipy valgrind groff-base \
             clang libclang-rt-14-dev llvm time \
             libjpeg-turbo-progs imagemagick parallel
+# The peers make bench compares with (make bench-deps; not needed by make check).
+DEB_BENCH = python3-opencv libvips-tools
 
 # The sanitizer build (make check-sanitize) and the fuzz targets (make fuzz)
 # use clang: libFuzzer comes with it.
@@ -36,6 +38,8 @@ DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
              $(PYTHON) -c 'import numpy, scipy' 2>/dev/null && \
              command -v valgrind >/dev/null && command -v groff >/dev/null && \
              command -v $(SAN_CC) >/dev/null && command -v llvm-symbolizer >/dev/null && \
+             ls "$$($(SAN_CC) -print-resource-dir)"/lib/linux/libclang_rt.fuzzer-*.a \
+                >/dev/null 2>&1 && \
              test -x /usr/bin/time && command -v djpeg >/dev/null && \
              test -x /usr/bin/convert && command -v parallel >/dev/null && echo yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -62,7 +66,8 @@ SAN_CFLAGS = $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(SAN_FLAGS)
 FUZZ_OBJ = $(filter-out build/fuzz/main.o,$(SRC:src/%.c=build/fuzz/%.o))
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
-.PHONY: FORCE all deps check check-sanitize fuzz fuzz-build demo bench install uninstall clean
+.PHONY: FORCE all deps bench-deps check check-sanitize fuzz fuzz-build demo bench install \
+	uninstall clean
 
 ifeq ($(DEPS_OK),yes)
 
@@ -126,7 +131,13 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(wildcard tests/fuzz/*.h) | 
 demo: imfilter
 	@sh samples/demo.sh out
 
+# make bench: imfilter's engines and the peer tools side by side (bench/run.sh
+# says what is timed and which variables shorten it).  Missing peers are
+# installed first when possible; without root the bench runs without them.
 bench: imfilter
+	@command -v vips >/dev/null && $(PYTHON) -c 'import cv2' 2>/dev/null || \
+		$(MAKE) --no-print-directory bench-deps || \
+		echo "make bench: going on without the peers that are missing" >&2
 	@sh bench/run.sh
 
 # make install PREFIX=...: the binary, the man page, the kernel library
@@ -158,10 +169,17 @@ FORCE:
 else
 
 # A library or test tool is missing: install it, then run the target again
-# in a new make, which looks the libraries up afresh.
+# in a new make, which looks the libraries up afresh.  If that make still
+# finds something missing, it stops instead of going round again.
 all check check-sanitize fuzz fuzz-build demo bench install imfilter:
+ifeq ($(DEPS_TRIED),yes)
+	@echo "make: still missing after make deps: a library, python3-scipy, valgrind," \
+		"groff, clang with libFuzzer, llvm-symbolizer, /usr/bin/time, djpeg," \
+		"convert or parallel" >&2; exit 1
+else
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory $@
+	@$(MAKE) --no-print-directory DEPS_TRIED=yes $@
+endif
 
 endif
 
@@ -176,6 +194,19 @@ deps:
 	else \
 		echo "run as root:"; \
 		echo "  apt-get update && apt-get install -y --no-install-recommends $(DEB_BUILD) $(DEB_TEST)"; \
+		exit 1; \
+	fi
+
+# make bench-deps: the peers of make bench (libvips, OpenCV), as make deps.
+bench-deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "installing: $(DEB_BENCH)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && \
+		apt-get install -y -q --no-install-recommends $(DEB_BENCH); \
+	else \
+		echo "run as root:"; \
+		echo "  apt-get update && apt-get install -y --no-install-recommends $(DEB_BENCH)"; \
 		exit 1; \
 	fi
 

@@ -115,9 +115,11 @@ int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err)
 	int nch, bps, ch, x, y;
 
 	memset(im, 0, sizeof *im);
+	/* The type shown is the bytes the file has, at most two of them. */
 	if (src->n < 2 || (src->buf[1] != '5' && src->buf[1] != '6'))
-		return err_set(err, ERR_DATA, "%s: PNM type %.2s is not supported (only P5 and P6)",
-			       src->name, (const char *)src->buf);
+		return err_set(err, ERR_DATA, "%s: PNM type %.*s is not supported (only P5 and P6)",
+			       src->name, src->n < 2 ? (int)src->n : 2,
+			       (const char *)src->buf);
 	nch = src->buf[1] == '5' ? 1 : 3;
 	c.p += 2;
 	if (read_dims(&c, src, &w, &h, err))
@@ -246,6 +248,8 @@ int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err)
 	int nch, little, ch, x, y;
 
 	memset(im, 0, sizeof *im);
+	if (src->n < 2)
+		return err_set(err, ERR_DATA, "%s: malformed PFM header", src->name);
 	nch = src->buf[1] == 'F' ? 3 : 1;
 	c.p += 2;
 	if (read_dims(&c, src, &w, &h, err))

@@ -2,7 +2,7 @@
 # cli.sh: command-line behaviour as a table: exit code, arguments, and the
 # pattern of the one line expected on stderr; each bad input must leave no
 # output file (and no temporary file) behind.
-IMF=./imfilter
+IMF=${IMF:-./imfilter}
 T=$(mktemp -d /tmp/imfilter-cli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 S=../shared/testdata

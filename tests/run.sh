@@ -3,10 +3,15 @@
 # shell tests) and ends with one line "N passed, N failed".  Each test
 # prints "PASS: name" or "FAIL: name: detail" lines; this shows one summary
 # line per test and every FAIL line.  build/tests/check.log keeps them all.
+# Environment: IMF, the imfilter binary the shell tests run (default
+# ./imfilter); IMF_LOG, the log; IMF_SKIP, shell tests to leave out (e.g.
+# "valgrind.sh" for a sanitizer build, which valgrind cannot run).
 cd "$(dirname "$0")/.." || exit 70
-log=build/tests/check.log
-out=build/tests/out.$$
-mkdir -p build/tests
+IMF=${IMF:-./imfilter}
+export IMF
+log=${IMF_LOG:-build/tests/check.log}
+out=$log.out.$$
+mkdir -p "$(dirname "$log")"
 : > "$log"
 
 run() {
@@ -31,6 +36,7 @@ for t in "$@"; do
 done
 for t in tests/*.sh; do
 	[ "$t" = tests/run.sh ] && continue
+	case " $IMF_SKIP " in *" ${t#tests/} "*) continue ;; esac
 	run "$(basename "$t")" sh "$t"
 done
 

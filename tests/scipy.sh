@@ -4,4 +4,4 @@ if ! /usr/bin/python3 -c 'import numpy, scipy' 2>/dev/null; then
 	echo "FAIL: scipy: /usr/bin/python3 with numpy and scipy is missing (make deps installs them)"
 	exit 1
 fi
-exec /usr/bin/python3 tests/scipy_ref.py ./imfilter ../shared/testdata/photo/coffee_299x199_rgb8.png samples/camera.png
+exec /usr/bin/python3 tests/scipy_ref.py "${IMF:-./imfilter}" ../shared/testdata/photo/coffee_299x199_rgb8.png samples/camera.png

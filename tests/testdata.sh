@@ -9,8 +9,9 @@ if [ ! -d "$TD" ]; then
 	echo "FAIL: testdata: $TD not found"
 	exit 1
 fi
-if [ ! -x ./imfilter ]; then
-	echo "FAIL: testdata: ./imfilter is not built"
+IMF=${IMF:-./imfilter}
+if [ ! -x "$IMF" ]; then
+	echo "FAIL: testdata: $IMF is not built"
 	exit 1
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/imf_testdata.XXXXXX") || exit 70
@@ -23,7 +24,7 @@ run() {
 	in=$1 ext=$2
 	shift 2
 	rm -rf "$OUT" && mkdir "$OUT" || exit 70
-	./imfilter "$@" -k identity "$in" "$OUT/out.$ext" > "$T/stdout" 2> "$T/stderr"
+	"$IMF" "$@" -k identity "$in" "$OUT/out.$ext" > "$T/stdout" 2> "$T/stderr"
 	rc=$?
 }
 
@@ -158,9 +159,9 @@ report "testdata photo: 3 files filter to PNG" "$n_ok" 3 "$f_ok"
 same_pixels() {
 	in=$1 ext=$2
 	shift 2
-	./imfilter "$@" -k identity "$in" "$T/a.$ext" 2> "$T/stderr" &&
-		./imfilter --format pnm --depth 16 -k identity "$T/a.$ext" "$T/a.pnm" 2>> "$T/stderr" &&
-		./imfilter --format pnm --depth 16 -k identity "$in" "$T/b.pnm" 2>> "$T/stderr" &&
+	"$IMF" "$@" -k identity "$in" "$T/a.$ext" 2> "$T/stderr" &&
+		"$IMF" --format pnm --depth 16 -k identity "$T/a.$ext" "$T/a.pnm" 2>> "$T/stderr" &&
+		"$IMF" --format pnm --depth 16 -k identity "$in" "$T/b.pnm" 2>> "$T/stderr" &&
 		cmp -s "$T/a.pnm" "$T/b.pnm"
 }
 for c in "coffee_299x199_rgb8.png png" "coffee_299x199_gray16.png png" \

@@ -12,7 +12,7 @@ vg() {
 	name=$1; want=$2; shift 2
 	valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
 		--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-		./imfilter "$@" > /dev/null 2> "$T/log"
+		"${IMF:-./imfilter}" "$@" > /dev/null 2> "$T/log"
 	rc=$?
 	if [ $rc -eq "$want" ] && ! grep -q '^==' "$T/log"; then
 		echo "PASS: valgrind: $name"

@@ -1,0 +1,8 @@
+/* fuzz_png.c: the PNG decoder on arbitrary bytes. */
+#include "fuzz_image.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_decode(io_png_decode, data, size);
+	return 0;
+}
