@@ -1,87 +1,272 @@
 #!/bin/sh
-# run.sh: make bench.  Times each engine (and auto) on a 24-megapixel RGB
-# PNG for a general (random, full-rank) kernel and a Gaussian of each size,
-# and prints a table: the core convolution time (the engine's own time,
-# which -v reports; decoding and encoding excluded), the peak memory of the
-# whole command (/usr/bin/time -v), and each engine's speed relative to the
-# fastest engine for that kernel.  The output is written as PFM to
-# /dev/null so that the encoder's time does not swamp the table.
-#   BENCH_REPS     runs per cell; the median is shown (default 3)
+# run.sh: make bench.  imfilter and the tools people use for the same job,
+# side by side on one 24-megapixel RGB photo (PNG and JPEG, generated into
+# bench/data from samples/coffee.png), for a general (random, full-rank)
+# kernel and a Gaussian of each size.  Three tables:
+#   core     the convolution alone, in memory: each imfilter engine and auto
+#            (the engine time -v reports: decoding and encoding excluded) and
+#            OpenCV filter2D / sepFilter2D on float32 planes (timed inside
+#            Python around the calls only);
+#   PNG, JPEG  the whole command, file to file: imfilter, libvips (vips conv,
+#            vips convsep), ImageMagick (convert -morphology Convolve) and a
+#            Python script with OpenCV (decode, filter, encode), with peak
+#            memory (/usr/bin/time -v) and output size.
+# Every cell is the median of BENCH_REPS runs; a peer whose first run takes
+# longer than BENCH_SLOW seconds is run once, and one that does not finish
+# within BENCH_BUDGET seconds is stopped and its larger kernels skipped.
+#   BENCH_REPS     runs per cell (default 3)
 #   BENCH_SIZES    kernel sizes (default "3 5 9 15 31 63 127")
-#   BENCH_ENGINES  engines (default: every engine, then auto)
 #   BENCH_KINDS    "general gaussian" (default) or one of them
-#   BENCH_MAX_EST  cells whose planner estimate for the whole image exceeds
-#                  this many seconds are not run (default 100)
+#   BENCH_ENGINES  imfilter engines for the core table (default: all, then auto)
+#   BENCH_TABLES   "core png jpeg" (default) or some of them
+#   BENCH_PEERS    "vips magick opencv" (default; those not installed are left out)
+#   BENCH_MAX_EST  an engine (not auto) whose planner estimate exceeds this
+#                  many seconds is not run (default 30)
+#   BENCH_BUDGET   seconds one run may take (default 60)
+#   BENCH_SLOW     seconds beyond which a peer's cell is run once (default 20)
+#   BENCH_IMFILTER the imfilter binary to time (default ./imfilter)
 set -u
 cd "$(dirname "$0")/.."
 D=bench/data
 R=bench/results
 mkdir -p "$D" "$R"
+IMF=${BENCH_IMFILTER:-./imfilter}
 reps=${BENCH_REPS:-3}
 sizes=${BENCH_SIZES:-"3 5 9 15 31 63 127"}
-engines=${BENCH_ENGINES:-"$(./imfilter -e '?' 2>&1 | sed -n 's/.*(engines: auto, \([^)]*\)).*/\1/p' | tr -d ',') auto"}
 kinds=${BENCH_KINDS:-"general gaussian"}
-max_est=${BENCH_MAX_EST:-100}
-# OpenBLAS runs at half speed under the OPENBLAS_CORETYPE this machine's
-# environment sets; a benchmark measures the library at its best.
-unset OPENBLAS_CORETYPE
+tables=${BENCH_TABLES:-"core png jpeg"}
+peers=${BENCH_PEERS:-"vips magick opencv"}
+max_est=${BENCH_MAX_EST:-30}
+budget=${BENCH_BUDGET:-60}
+slow=${BENCH_SLOW:-20}
+engines=${BENCH_ENGINES:-"$("$IMF" -e '?' 2>&1 | sed -n 's/.*(engines: auto, \([^)]*\)).*/\1/p' | tr -d ',') auto"}
+PY=/usr/bin/python3
+MAGICK=/usr/bin/convert
+MPX=24
+TIME=/usr/bin/time
 
-if [ ! -s "$D/big.png" ]; then
-	echo "making $D/big.png (6000x4000 RGB) and kernels..." >&2
-	./imfilter -k identity -f pnm samples/coffee.png - | /usr/bin/python3 bench/make_data.py "$D" || exit 1
-	./imfilter -k identity "$D/big.ppm" "$D/big.png" || exit 1
-	rm -f "$D/big.ppm"
+# OpenBLAS 0.3.21 does not know this CPU model and falls back to its SSE
+# kernels unless told the core type; with AVX-512 the SkylakeX kernels are
+# the right ones.  A value the caller set is kept.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+	OPENBLAS_CORETYPE=SkylakeX
+	export OPENBLAS_CORETYPE
 fi
-IMG=$D/big.png
+
+# The peers that are installed.
+have() {
+	case $1 in
+	vips) command -v vips > /dev/null ;;
+	magick) [ -x "$MAGICK" ] && "$MAGICK" -version 2>/dev/null | grep -q ImageMagick ;;
+	opencv) $PY -c 'import cv2' 2> /dev/null ;;
+	esac
+}
+p_ok=
+for p in $peers; do have "$p" && p_ok="$p_ok $p"; done
+peers=$p_ok
+
+if [ ! -s "$D/big.png" ] || [ ! -s "$D/big.jpg" ] || [ ! -s "$D/big.ppm" ] || [ ! -s "$D/g127.im" ]; then
+	echo "making $D: big.png, big.jpg, big.ppm (6000x4000 RGB) and kernels..." >&2
+	"$IMF" -k identity -f pnm samples/coffee.png - | $PY bench/make_data.py "$D" || exit 1
+	"$IMF" -k identity "$D/big.ppm" "$D/big.png" || exit 1
+	"$IMF" -k identity "$D/big.ppm" "$D/big.jpg" || exit 1
+fi
+cc -std=c11 -O2 -pthread -o "$R/copy" bench/copy.c || exit 1
 
 # median of the numbers on stdin ("-" when there are none)
-median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else print a[int((NR + 1) / 2)]}'; }
+median() { grep -v '^-$' | sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else print a[int((NR + 1) / 2)]}'; }
+# fmt X: a time with three significant digits, or "-"
+fmt() { awk -v x="$1" 'BEGIN {if (x == "-" || x == "") print "-"; else if (x < 1) printf "%.3f", x; else if (x < 10) printf "%.2f", x; else printf "%.1f", x}'; }
+# ratio A B: A / B as "N.NNx", or "-"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || a == "" || b == "" || b == 0) print "-"; else printf "%.2fx", a / b}'; }
+# faster A B: B faster than A? prints the smaller of two times or "-"
+best() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-") print b; else if (b == "-") print a; else print (a < b ? a : b)}'; }
+mpxs() { awk -v t="$1" -v m=$MPX 'BEGIN {if (t == "-") print "-"; else printf "%.0f", m / t}'; }
+
+# gspec K: imfilter's spec of the bench Gaussian of size K
+gspec() { echo "gaussian:$(awk "BEGIN {print $1 / 6}"),$1"; }
 
 # estimate ENGINE KERNEL: the planner's estimate for the three 24 MP planes,
 # in seconds, scaled from its estimate for a 512x512 plane (--explain).
 estimate() {
-	./imfilter --explain -e fft -k "$2" samples/camera.png -f pfm - 2>&1 > /dev/null |
+	"$IMF" --explain -e fft -k "$2" samples/camera.png -f pfm - 2>&1 > /dev/null |
 		awk -v e="$1" '$1 == e {print $2 * 3 * 24000000 / (512 * 512)}' | head -1
 }
 
-# run ENGINE KERNEL: prints "core_seconds peak_MB" for one run.
-run() {
-	/usr/bin/time -v ./imfilter -v -e "$1" -k "$2" -f pfm "$IMG" - 2> "$R/log" > /dev/null ||
-		{ echo "- -"; return; }
-	core=$(sed -n 's/.*engine [a-z]*, \([0-9.]*\) s.*/\1/p' "$R/log" | awk '{s += $1} END {print s}')
-	mem=$(sed -n 's/.*Maximum resident set size (kbytes): \(.*\)/\1/p' "$R/log" | awk '{printf "%.0f", $1 / 1024}')
-	echo "$core $mem"
+# core ENGINE KERNEL: imfilter's core time of one run (the engine time that
+# -v reports), from the PPM (whose decoding is a copy), output to /dev/null.
+core() {
+	"$IMF" -v -e "$1" -k "$2" -f pnm "$D/big.ppm" - 2> "$R/log" > /dev/null ||
+		{ echo -; return; }
+	sed -n 's/.*: \(engine\|deconvolve\) [a-z]*, \([0-9.]*\) s.*/\2/p' "$R/log" |
+		awk '{s += $1} END {if (NR) print s; else print "-"}'
 }
 
-echo "imfilter $(./imfilter --version | cut -d' ' -f2), $(nproc) cores, $(date -u +%Y-%m-%d), image 6000x4000 RGB (decoded floats: 275 MiB)"
-echo
-printf '| kernel | k | engine | core s | Mpx/s | peak MiB | vs fastest |\n'
-printf '|---|---:|---|---:|---:|---:|---:|\n'
-for k in $sizes; do
-	for kind in $kinds; do
-		if [ "$kind" = general ]; then spec=$D/k$k.kernel; else spec="gaussian:$(awk "BEGIN {print $k / 6}"),$k"; fi
-		: > "$R/rows"
-		for e in $engines; do
-			est=$(estimate "$e" "$spec")
-			if [ "$e" != auto ] && [ -n "$est" ] && awk "BEGIN {exit !($est > $max_est)}"; then
-				echo "$e - - $(printf '%.0f' "$est")" >> "$R/rows"
-				continue
-			fi
-			: > "$R/cells"
-			i=0
-			while [ $i -lt "$reps" ]; do run "$e" "$spec" >> "$R/cells"; i=$((i + 1)); done
-			core=$(awk '{print $1}' "$R/cells" | grep -v '^-$' | median)
-			mem=$(awk '{print $2}' "$R/cells" | grep -v '^-$' | median)
-			echo "$e $core $mem -" >> "$R/rows"
+# whole OUT CMD...: runs CMD (which writes OUT) under /usr/bin/time -v and
+# the budget; prints "seconds peak_MiB output_MB", or "- - -".
+whole() {
+	out=$1
+	shift
+	rm -f "$out"
+	if ! timeout "$budget" $TIME -v "$@" > /dev/null 2> "$R/log" || [ ! -s "$out" ]; then
+		echo "- - -"
+		return
+	fi
+	awk -v sz="$(wc -c < "$out")" '
+		/Elapsed \(wall clock\)/ {n = split($NF, a, ":"); t = 0; for (i = 1; i <= n; i++) t = t * 60 + a[i]}
+		/Maximum resident set size/ {m = $NF / 1024}
+		END {printf "%s %.0f %.1f\n", t, m, sz / 1e6}' "$R/log"
+}
+
+# cell NAME OUT CMD...: the median of the runs of a whole command, as
+# "seconds peak_MiB output_MB"; "skip" when NAME ran out of budget before.
+cell() {
+	name=$1
+	shift
+	if grep -qx "$name" "$R/over" 2> /dev/null; then
+		echo skip
+		return
+	fi
+	: > "$R/cells"
+	i=0
+	while [ $i -lt "$reps" ]; do
+		whole "$@" >> "$R/cells"
+		t=$(tail -1 "$R/cells" | awk '{print $1}')
+		if [ "$t" = - ]; then
+			echo "$name" >> "$R/over"
+			break
+		fi
+		i=$((i + 1))
+		awk -v t="$t" -v s="$slow" 'BEGIN {exit !(t > s)}' && break
+	done
+	if [ "$(awk '$1 != "-"' "$R/cells" | wc -l)" = 0 ]; then
+		echo over
+		return
+	fi
+	printf '%s %s %s\n' "$(awk '{print $1}' "$R/cells" | median)" \
+		"$(awk '{print $2}' "$R/cells" | median)" "$(awk '{print $3}' "$R/cells" | median)"
+}
+
+# show CELL: "time s, peak MiB, size MB" for a table
+show() {
+	case $1 in
+	skip) echo "skipped" ;;
+	over) echo "over ${budget} s" ;;
+	*) set -- $1; echo "$(fmt "$1") s, $2 MiB, $3 MB" ;;
+	esac
+}
+
+copy=$("$R/copy" 288000000 "$(nproc)")
+copy_s=${copy% *}
+copy_gb=${copy#* }
+echo "imfilter $("$IMF" --version | cut -d' ' -f2), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d)"
+echo "image 6000x4000 RGB (24 Mpx; decoded float planes 288 MB); OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset};" \
+	"peers:${peers:- none}; medians of $reps runs"
+echo "copy of 288 MB with $(nproc) threads (bench/copy.c, STREAM-style): $(fmt "$copy_s") s, $copy_gb GB/s:" \
+	"the memory-traffic bound of a 3x3 core (read the planes once, write them once)"
+
+for table in $tables; do
+	echo
+	case $table in
+	core)
+		echo "Core convolution in memory, seconds (auto: also Mpx/s; OpenCV: float32 planes; speed-up = OpenCV / auto)"
+		echo
+		h="| kernel | k |"
+		s="|---|---:|"
+		for e in $engines; do h="$h $e |"; s="$s---:|"; done
+		h="$h Mpx/s |"
+		s="$s---:|"
+		case $peers in *opencv*) h="$h OpenCV | speed-up |"; s="$s---:|---:|" ;; esac
+		echo "$h"
+		echo "$s"
+		;;
+	png|jpeg)
+		ext=$table
+		[ "$ext" = jpeg ] && ext=jpg
+		echo "Whole command $(echo "$table" | tr a-z A-Z) to $(echo "$table" | tr a-z A-Z): seconds, peak memory, output size (speed-up = peer / imfilter)"
+		echo
+		h="| kernel | k | imfilter | Mpx/s |"
+		s="|---|---:|---|---:|"
+		for p in $peers; do
+			case $p in
+			vips) h="$h libvips |" ;;
+			magick) h="$h ImageMagick |" ;;
+			opencv) h="$h Python+OpenCV |" ;;
+			esac
+			s="$s---|"
 		done
-		best=$(awk '$1 != "auto" && $2 != "-" {print $2}' "$R/rows" | sort -g | head -1)
-		while read -r e core mem est; do
-			if [ "$core" = "-" ]; then
-				printf '| %s | %d | %s | skipped (estimate %s s) | | | |\n' "$kind" "$k" "$e" "$est"
+		h="$h vs best CLI peer | vs OpenCV script |"
+		s="$s---:|---:|"
+		echo "$h"
+		echo "$s"
+		;;
+	esac
+	: > "$R/over"
+	for k in $sizes; do
+		for kind in $kinds; do
+			if [ "$kind" = general ]; then spec=$D/k$k.kernel; else spec=$(gspec "$k"); fi
+			row="| $kind | $k |"
+			if [ "$table" = core ]; then
+				auto=-
+				for e in $engines; do
+					est=$(estimate "$e" "$spec")
+					if [ "$e" != auto ] && [ -n "$est" ] && awk "BEGIN {exit !($est > $max_est)}"; then
+						row="$row (est. $(printf '%.0f' "$est") s) |"
+						continue
+					fi
+					i=0
+					: > "$R/cells"
+					while [ $i -lt "$reps" ]; do core "$e" "$spec" >> "$R/cells"; i=$((i + 1)); done
+					t=$(median < "$R/cells")
+					[ "$e" = auto ] && auto=$t
+					row="$row $(fmt "$t") |"
+				done
+				row="$row $(mpxs "$auto") |"
+				case $peers in *opencv*)
+					t=$($PY bench/cv.py core "$kind" "$k" "$D" "$D/big.png" "$reps" | median)
+					row="$row $(fmt "$t") | $(ratio "$t" "$auto") |"
+				esac
+				echo "$row"
 				continue
 			fi
-			printf '| %s | %d | %s | %s | %.0f | %s | %.2fx |\n' "$kind" "$k" "$e" "$core" \
-				"$(awk "BEGIN {print 24 / $core}")" "$mem" "$(awk "BEGIN {print $core / $best}")"
-		done < "$R/rows"
+			in=$D/big.$ext
+			out=$R/out.$ext
+			[ "$ext" = jpg ] && q=90 || q=
+			c=$(cell imfilter "$out" "$IMF" -k "$spec" "$in" "$out")
+			it=${c%% *}
+			row="$row $(show "$c") | $(mpxs "$it") |"
+			cli=-
+			cvt=-
+			for p in $peers; do
+				case $p in
+				vips)
+					o="$out${q:+[Q=$q]}"
+					if [ "$kind" = general ]; then
+						c=$(cell "vips-$kind" "$out" vips conv "$in" "$o" "$D/k$k.mat")
+					else
+						c=$(cell "vips-$kind" "$out" vips convsep "$in" "$o" "$D/g$k.mat")
+					fi
+					;;
+				magick)
+					if [ "$kind" = general ]; then
+						c=$(cell "magick-$kind" "$out" $MAGICK "$in" -define 'convolve:scale=!' \
+							-morphology Convolve "$(cat "$D/k$k.im")" ${q:+-quality $q} "$out")
+					else
+						c=$(cell "magick-$kind" "$out" $MAGICK "$in" \
+							-morphology Convolve "$(cat "$D/g$k.im")" ${q:+-quality $q} "$out")
+					fi
+					;;
+				opencv)
+					c=$(cell "opencv-$kind" "$out" $PY bench/cv.py file "$kind" "$k" "$D" "$in" "$out")
+					;;
+				esac
+				t=${c%% *}
+				case $c in skip|over) t=- ;; esac
+				if [ "$p" = opencv ]; then cvt=$t; else cli=$(best "$cli" "$t"); fi
+				row="$row $(show "$c") |"
+			done
+			echo "$row $(ratio "$cli" "$it") | $(ratio "$cvt" "$it") |"
+		done
 	done
 done
+rm -f "$R/out.png" "$R/out.jpg"

@@ -60,9 +60,15 @@ struct engine {
 
 struct eng_costs {
 	struct {
-		double tap;          /* per multiply-add */
+		double tap;          /* per multiply-add (one nonzero weight, one sample) */
 		double px;           /* per output sample */
+		double combine;      /* per output sample and kernel of a bank */
 	} direct;
+	struct {
+		double tap;          /* per multiply-add of either pass */
+		double px;           /* per output sample */
+		double combine;      /* per output sample and kernel of a bank */
+	} separable;
 	struct {
 		/*
 		 * A tile's r2c + c2r pair of nh x nw, ns per n log2 n, n =
@@ -89,6 +95,7 @@ extern const struct eng_costs eng_costs;
 
 /* The engines, one per file. */
 extern const struct engine eng_direct;
+extern const struct engine eng_separable;
 extern const struct engine eng_toeplitz;
 extern const struct engine eng_fft;
 
@@ -125,6 +132,25 @@ int eng_run(const struct engine *e, struct conv_job *job, struct err *err);
  */
 void eng_combine(enum kern_combine c, int b, float *acc, const float *r, int n);
 void eng_combine_finish(enum kern_combine c, float *acc, int n);
+
+/*
+ * eng_pad_row writes row v (any integer) of job's input extended by the
+ * border rule, columns start .. start + count - 1, to dst.
+ */
+void eng_pad_row(const struct conv_job *job, long v, long start, long count, float *dst);
+
+/*
+ * eng_stream says whether job's output plane is so large (over 16 MB)
+ * that an engine should write it past the caches (VEC_STREAM, vec.h):
+ * it cannot stay cached until it is read again anyway.
+ */
+int eng_stream(const struct conv_job *job);
+
+/*
+ * eng_time turns an engine's one-thread seconds for job (cpu) into its
+ * estimate with job->threads threads: bands of rows share the work evenly.
+ */
+double eng_time(const struct conv_job *job, double cpu);
 
 /*
  * eng_parallel splits rows [0, rows) into at most `threads` contiguous

@@ -4,66 +4,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "size.h"
+#include "vec.h"
 
 /*
- * Each band of output rows keeps a ring of kh padded source rows: row v of
- * the extended input (v = y + i - ay, any integer) lives in slot v mod kh,
- * extended left and right by the border rule: pw = out_w + kw - 1 samples
- * starting at column -ax.  With the border outside the hot loop, output
- * row y is a sum of kh * kw scaled copies of those rows,
+ * Each band of output rows works in vertical strips of at most `sw`
+ * output columns, so that its working set stays in the core's L2 cache
+ * whatever the image width.  For a strip at x0 it keeps a ring of kh + 1
+ * source rows already extended by the border rule: row v of the extended
+ * input (v = y + i - ay, any integer) lives in slot v mod (kh + 1),
+ * holding the sw + kw - 1 samples from column x0 - ax on.  With the border
+ * outside the hot loop, output row y of the strip is
  *
- *   acc[x] += wt(i, j) * ring[(y + i - ay) mod kh][x + j],
+ *   out[x0 + x] = sum_{i,j} wt(i, j) * slot(y + i - ay)[x + j],
  *
- * which the compiler vectorises over x (axpy below, cloned per CPU).
- * Moving down one output row pads one new source row.
+ * summed for a block of output vectors held in registers (vec.h), so each
+ * output sample is written once and the loop has neither branches nor
+ * index arithmetic.  Rows go in pairs (vec_rows2), which share the loads
+ * of the kh - 1 source rows both need; the ring's extra slot holds the
+ * pair's last row.  A band's odd row is one vec_taps over the same taps,
+ * which sums them identically, and so do the strips: every sample is
+ * computed the same way for any -j.  Zero weights are kept for that
+ * reason (0 * inf is NaN, so leaving a tap out is not the same sum).
  */
 
-/* Seconds per multiply-add and per output sample (eng_costs, engine.c). */
-#define DIRECT_SEC_PER_TAP (eng_costs.direct.tap)
-#define DIRECT_SEC_PER_PX (eng_costs.direct.px)
+/* A strip's ring of source rows is kept under this many bytes (L2 is 1-2 MB a core). */
+#define DIRECT_RING_BYTES (512 * 1024)
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
-	!defined(IMF_NO_CLONES)
-#define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CPU_CLONES
-#endif
-
-CPU_CLONES
-static void axpy(float *restrict acc, const float *restrict src, float w, int n)
-{
-	int x;
-
-	for (x = 0; x < n; x++)
-		acc[x] += w * src[x];
-}
+/* Pairs of rows are used up to this kernel height (the row pointers live on the stack). */
+#define PAIR_ROWS_MAX 1024
 
 struct direct_band {
-	float *ring;     /* kh rows of pw samples */
-	float *acc;      /* out_w samples, one kernel's result (banks only) */
+	float *ring;           /* kh + 1 slots of rs samples */
+	float *acc[2];         /* sw samples each, one kernel's result (banks only) */
+	const float **src;     /* kw kh pointers: the taps of one row */
 };
 
 struct direct_ctx {
 	struct conv_job *job;
-	size_t pw;
+	int sw;                /* strip width */
+	size_t rs;             /* ring slot stride: sw + kw - 1, rounded up to a cache line */
 	struct direct_band *bands;
 };
 
-/* pad_source fills dst with extended source row v, columns -ax .. -ax+pw-1. */
-static void pad_source(const struct conv_job *job, long v, float *dst, size_t pw)
+/* ring_row is the ring slot of extended source row v. */
+static float *ring_row(const struct direct_ctx *ctx, float *ring, long v)
 {
-	const struct plane *in = job->in;
-	long sy = border_index(job->border.mode, v, in->h);
-	size_t x;
+	long slots = (long)ctx->job->kh + 1;
 
-	if (sy < 0) {
-		for (x = 0; x < pw; x++)
-			dst[x] = job->border.value;
-		return;
-	}
-	border_span(&job->border, plane_row(in, (int)sy), in->w, -(long)job->ax,
-		    (long)pw, dst);
+	return ring + (size_t)(((v % slots) + slots) % slots) * ctx->rs;
 }
 
 static int direct_band_run(void *arg, int y0, int y1, int band)
@@ -71,41 +61,60 @@ static int direct_band_run(void *arg, int y0, int y1, int band)
 	struct direct_ctx *ctx = arg;
 	struct conv_job *job = ctx->job;
 	struct direct_band *bd = &ctx->bands[band];
-	const int kw = job->kw, kh = job->kh, ow = job->out->w;
-	const size_t pw = ctx->pw;
-	long v, next = (long)y0 - job->ay;    /* first source row not yet padded */
-	int y, i, j, b;
+	const int kh = job->kh, kw = job->kw, ow = job->out->w, nk = job->nk;
+	const size_t kn = (size_t)kw * kh;
 	/* One kernel's sums go straight to the output, unless combine changes them (|r|). */
-	const int direct_only = job->nk == 1 && job->combine != KERN_MAGNITUDE;
+	const int direct_only = nk == 1 && job->combine != KERN_MAGNITUDE;
+	const unsigned flags = direct_only && eng_stream(job) ? VEC_STREAM : 0;
+	const float *rows[PAIR_ROWS_MAX];
+	int x0, y, b, i, j, n, pair;
+	long v, next;
 
-	for (y = y0; y < y1; y++) {
-		float *out = plane_row(job->out, y);
-		long top = (long)y - job->ay;
+	for (x0 = 0; x0 < ow; x0 += ctx->sw) {
+		n = ow - x0 < ctx->sw ? ow - x0 : ctx->sw;
+		next = (long)y0 - job->ay;     /* first source row not yet in the ring */
+		for (y = y0; y < y1; y += pair ? 2 : 1) {
+			float *out[2];
+			long top = (long)y - job->ay;
 
-		/* Pad the rows this output row needs that the ring lacks. */
-		if (next < top)
-			next = top;
-		for (v = next; v < top + kh; v++)
-			pad_source(job, v, bd->ring + (size_t)(((v % kh) + kh) % kh) * pw, pw);
-		next = top + kh;
+			pair = y + 1 < y1 && kh < PAIR_ROWS_MAX;
+			out[0] = plane_row(job->out, y) + x0;
+			out[1] = pair ? plane_row(job->out, y + 1) + x0 : NULL;
+			if (next < top)
+				next = top;
+			for (v = next; v < top + kh + pair; v++)
+				eng_pad_row(job, v, (long)x0 - job->ax, (long)n + kw - 1,
+					    ring_row(ctx, bd->ring, v));
+			next = top + kh + pair;
 
-		for (b = 0; b < job->nk; b++) {
-			float *acc = direct_only ? out : bd->acc;
-			const float *w = job->wt + (size_t)b * kh * kw;
+			for (b = 0; b < nk; b++) {
+				const float *w = job->wt + (size_t)b * kn;
+				float *d0 = direct_only ? out[0] : bd->acc[0];
+				float *d1 = direct_only ? out[1] : bd->acc[1];
 
-			memset(acc, 0, (size_t)ow * sizeof *acc);
-			for (i = 0; i < kh; i++) {
-				v = top + i;
-				const float *row = bd->ring + (size_t)(((v % kh) + kh) % kh) * pw;
-				for (j = 0; j < kw; j++)
-					if (w[i * kw + j] != 0.0f)
-						axpy(acc, row + j, w[i * kw + j], ow);
+				if (pair) {
+					for (i = 0; i <= kh; i++)
+						rows[i] = ring_row(ctx, bd->ring, top + i);
+					vec_rows2(d0, d1, rows, w, kw, kh, n, flags, bd->src);
+				} else {
+					for (i = 0; i < kh; i++)
+						for (j = 0; j < kw; j++)
+							bd->src[(size_t)i * kw + j] =
+								ring_row(ctx, bd->ring, top + i) + j;
+					vec_taps(d0, bd->src, w, (int)kn, n, flags);
+				}
+				if (!direct_only) {
+					eng_combine(job->combine, b, out[0], d0, n);
+					if (pair)
+						eng_combine(job->combine, b, out[1], d1, n);
+				}
 			}
-			if (!direct_only)
-				eng_combine(job->combine, b, out, acc, ow);
+			if (!direct_only) {
+				eng_combine_finish(job->combine, out[0], n);
+				if (pair)
+					eng_combine_finish(job->combine, out[1], n);
+			}
 		}
-		if (!direct_only)
-			eng_combine_finish(job->combine, out, ow);
 	}
 	return 0;
 }
@@ -116,47 +125,70 @@ static int direct_supports(const struct conv_job *job)
 	return 1;
 }
 
+/* direct_strip is the strip width for job: whole rows when the ring fits the budget. */
+static int direct_strip(const struct conv_job *job)
+{
+	long ow = job->out->w, kw = job->kw, kh = job->kh;
+	long fit = DIRECT_RING_BYTES / (long)sizeof(float) / (kh + 1) - (kw - 1);
+
+	if (fit >= ow)
+		return (int)ow;
+	/* Whole blocks of the vector loop (128 samples), and at least one. */
+	fit = fit / 128 * 128;
+	return (int)(fit < 128 ? 128 : fit);
+}
+
 static double direct_cost(const struct conv_job *job)
 {
 	double px = (double)job->out->w * job->out->h;
 	double taps = (double)job->kw * job->kh * job->nk;
 
-	return px * (taps * DIRECT_SEC_PER_TAP + DIRECT_SEC_PER_PX) / job->threads;
+	return eng_time(job, px * (taps * eng_costs.direct.tap + eng_costs.direct.px +
+				   (job->nk > 1 ? job->nk * eng_costs.direct.combine : 0)));
 }
 
 static int direct_run(struct conv_job *job, struct err *err)
 {
 	struct direct_ctx ctx;
-	size_t ring_n;
+	size_t ring_n, kn = (size_t)job->kw * job->kh;
 	int nb, b, status = -1;
 
+	memset(&ctx, 0, sizeof ctx);
 	ctx.job = job;
-	ctx.pw = (size_t)job->out->w + (size_t)job->kw - 1;
+	ctx.sw = direct_strip(job);
+	ctx.rs = ((size_t)ctx.sw + (size_t)job->kw - 1 + PLANE_ALIGN - 1) / PLANE_ALIGN * PLANE_ALIGN;
 	nb = job->threads < job->out->h ? job->threads : job->out->h;
 	if (nb < 1)
 		nb = 1;
 	ctx.bands = calloc((size_t)nb, sizeof *ctx.bands);
 	if (ctx.bands == NULL)
 		return err_oom(err, "direct engine");
-	if (size_mul(&ring_n, ctx.pw, (size_t)job->kh)) {
+	if (size_mul(&ring_n, ctx.rs, (size_t)job->kh + 1)) {
 		err_set(err, ERR_OS, "direct engine: kernel and image too large");
 		goto done;
 	}
 	for (b = 0; b < nb; b++) {
-		ctx.bands[b].ring = plane_aligned_alloc(ring_n);
-		ctx.bands[b].acc = plane_aligned_alloc((size_t)job->out->w);
-		if (ctx.bands[b].ring == NULL || ctx.bands[b].acc == NULL) {
+		struct direct_band *bd = &ctx.bands[b];
+
+		bd->ring = plane_aligned_alloc(ring_n);
+		bd->acc[0] = plane_aligned_alloc((size_t)ctx.sw);
+		bd->acc[1] = plane_aligned_alloc((size_t)ctx.sw);
+		bd->src = malloc(kn * sizeof *bd->src);
+		if (bd->ring == NULL || bd->acc[0] == NULL || bd->acc[1] == NULL || bd->src == NULL) {
 			err_oom(err, "direct engine");
 			goto done;
 		}
 	}
 	status = eng_parallel(nb, job->out->h, direct_band_run, &ctx);
-	if (status == 0 && nb > 1)
-		snprintf(job->note, sizeof job->note, "direct: %d bands", nb);
+	if (status == 0)
+		snprintf(job->note, sizeof job->note, "direct: %d band%s, strips of %d, %s", nb,
+			 nb > 1 ? "s" : "", ctx.sw, cpu_level_name(cpu_level()));
 done:
 	for (b = 0; b < nb; b++) {
 		plane_aligned_free(ctx.bands[b].ring);
-		plane_aligned_free(ctx.bands[b].acc);
+		plane_aligned_free(ctx.bands[b].acc[0]);
+		plane_aligned_free(ctx.bands[b].acc[1]);
+		free(ctx.bands[b].src);
 	}
 	free(ctx.bands);
 	return status;
@@ -164,7 +196,7 @@ done:
 
 const struct engine eng_direct = {
 	.name = "direct",
-	.summary = "sliding-window sums, border rows padded once",
+	.summary = "sliding-window sums in vector registers, border rows padded once",
 	.supports = direct_supports,
 	.cost = direct_cost,
 	.run = direct_run,

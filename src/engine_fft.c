@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "engine.h"
 #include "size.h"
 
@@ -532,13 +533,6 @@ struct fft_ctx {
 	const struct fft_cache *c;
 	float **buf, **prod;     /* per band: the tile, and a product for banks */
 };
-
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
-	!defined(IMF_NO_CLONES)
-#define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CPU_CLONES
-#endif
 
 /*
  * spec_mul multiplies the n complex numbers of a by those of k, into dst,

@@ -3,7 +3,8 @@
 # every long option in cli.c's table is in --help and man/imfilter.1, and
 # every option the man page documents is in the table.
 table=$(sed -n '/cli_opts\[\] = {/,/^};/p' src/cli.c | grep -oE '^\s*\{ "[a-z][a-z0-9-]*"' | grep -oE '[a-z][a-z0-9-]*' | sort -u)
-help=$(./imfilter --help)
+IMF=${IMF:-./imfilter}
+help=$("$IMF" --help)
 man=$(sed 's/\\-/-/g' man/imfilter.1)
 [ -n "$table" ] || { echo "FAIL: docsync: no options found in src/cli.c"; exit 0; }
 missing_help= missing_man=
@@ -46,7 +47,7 @@ if [ -z "$w" ]; then echo "PASS: docsync: man page renders without warnings"
 else echo "FAIL: docsync: groff warnings: $w"; fi
 
 # Every engine -e accepts is in --help and the man page.
-for e in $(./imfilter -e list 2>&1 | sed -n 's/.*(engines: \([^)]*\)).*/\1/p' | tr -d ','); do
+for e in $("$IMF" -e list 2>&1 | sed -n 's/.*(engines: \([^)]*\)).*/\1/p' | tr -d ','); do
 	printf '%s\n' "$help" | grep -q "$e" && printf '%s\n' "$man" | grep -q "^\.B $e" ||
 		{ echo "FAIL: docsync: engine $e not in --help or not a .B entry in the man page"; continue; }
 	echo "PASS: docsync: engine $e documented"

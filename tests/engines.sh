@@ -10,8 +10,8 @@ fail() { echo "FAIL: $1: $2"; }
 check() { if eval "$2"; then pass "$1"; else fail "$1" "${3:-failed}"; fi; }
 
 engines=$($IMF -e '?' 2>&1 | sed -n 's/.*(engines: auto, \([^)]*\)).*/\1/p' | tr -d ',')
-check "the engine list names direct, toeplitz and fft" \
-	'[ "$engines" = "direct toeplitz fft" ]' "$engines"
+check "the engine list names direct, separable, toeplitz and fft" \
+	'[ "$engines" = "direct separable toeplitz fft" ]' "$engines"
 
 # Every engine gives the same picture for a general kernel, and -v names
 # the engine that ran.
@@ -24,7 +24,8 @@ diff=$(/usr/bin/python3 -c '
 import sys
 import numpy as np
 a = [np.frombuffer(open(p, "rb").read()[-299 * 199 * 3:], np.uint8).astype(int) for p in sys.argv[1:]]
-print(max(int(np.abs(x - a[0]).max()) for x in a))' "$T/direct.ppm" "$T/toeplitz.ppm" "$T/fft.ppm")
+print(max(int(np.abs(x - a[0]).max()) for x in a))' "$T/direct.ppm" "$T/separable.ppm" "$T/toeplitz.ppm" \
+	"$T/fft.ppm")
 check "every engine writes the same 8-bit result, give or take one step" '[ "$diff" -le 1 ]' "max difference $diff"
 
 # A bank runs as one sgemm per tile for all its kernels.
@@ -35,7 +36,7 @@ check "toeplitz: the sobel bank in one sgemm per tile (-v)" 'grep -q "2 kernels 
 $IMF --explain -k gaussian:3 "$PHOTO" "$T/x.png" 2> "$T/explain.log"
 n=$(grep -c 'per plane, estimated' "$T/explain.log")
 check "--explain prints the kernel, every engine's cost and the choice" \
-	'grep -q "19x19 kernel; sum 1, rank 1 (separable)" "$T/explain.log" && [ "$n" -eq 3 ] &&
+	'grep -q "19x19 kernel; sum 1, rank 1 (separable)" "$T/explain.log" && [ "$n" -eq 4 ] &&
 	 [ "$(grep -c "<- chosen" "$T/explain.log")" -eq 1 ]' "$(cat "$T/explain.log")"
 
 # --fft-wisdom: the first run creates the file, later runs (with threads,

@@ -1,0 +1,36 @@
+/* cpu.c: the running CPU's vector instruction sets, for run-time dispatch. */
+#include "cpu.h"
+
+/* The cap set by cpu_limit; only tests lower it, before any thread starts. */
+static enum cpu_level level_cap = CPU_AVX512;
+
+enum cpu_level cpu_level(void)
+{
+	enum cpu_level have = CPU_C;
+
+#if CPU_X86
+	/* __builtin_cpu_supports reads flags the C runtime fills at start-up. */
+	if (__builtin_cpu_supports("avx512f"))
+		have = CPU_AVX512;
+	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		have = CPU_AVX2;
+	else
+		have = CPU_SSE2;
+#endif
+	return have < level_cap ? have : level_cap;
+}
+
+enum cpu_level cpu_limit(enum cpu_level level)
+{
+	enum cpu_level old = level_cap;
+
+	level_cap = level;
+	return old;
+}
+
+const char *cpu_level_name(enum cpu_level level)
+{
+	static const char *const names[] = { "c", "sse2", "avx2", "avx512" };
+
+	return level >= CPU_C && level <= CPU_AVX512 ? names[level] : "?";
+}

@@ -1,0 +1,389 @@
+/* engine_separable.c: kernels of low rank as sums of separable passes. */
+#include "engine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "size.h"
+#include "vec.h"
+
+/*
+ * A kernel of rank r is a sum of r outer products, wt = sum_t col_t row_t^T
+ * (col_t of kh weights, row_t of kw), so correlating with it is r
+ * horizontal passes with the rows, each followed by a vertical pass with
+ * its column: (kw + kh) r multiply-adds per sample instead of kw kh.
+ * Gaussians, boxes and Sobel's kernels have rank 1; sharpen and unsharp
+ * masks (identity minus a Gaussian) rank 2.
+ *
+ * Factoring: Gaussian elimination with complete pivoting, in double.  Each
+ * step takes the largest remaining weight as pivot, its column as col_t
+ * and its row divided by it as row_t (so |row_t| <= 1), and subtracts
+ * their product, as rounded to float, from the remainder.  It stops when
+ * what remains is below SEP_RESIDUAL of sum|wt|, which makes the rank
+ * exact for kernels of exact low rank; an SVD would only add truncations
+ * too coarse for the precision contract.  A kernel is refused when that
+ * takes more than SEP_MAX_RANK steps (the passes would cost more than
+ * direct sums) or when the factors' sizes, sum_t |col_t|_1 |row_t|_1,
+ * exceed SEP_GROWTH sum|wt|: rounding in the passes grows with them.
+ *
+ * Running: each band of output rows works in vertical strips of at most
+ * sw output columns (as the direct engine does, to stay in L2).  For each
+ * source row v the strip needs, the row is extended by the border rule
+ * once into a padded buffer and every term's horizontal pass writes its
+ * result to slot v mod (kh + 1) of the term's ring.  Output rows then go
+ * in pairs: for a kernel of one term, one vec_rows2 call computes both
+ * rows' vertical passes, sharing the loads of the kh - 1 ring rows they
+ * have in common; otherwise each row is one vec_taps call over the ring
+ * slots of all the kernel's terms.  A band's odd row is a vec_taps call
+ * that sums the same taps in the same order, and the strips never depend
+ * on the threads, so output is bit-identical for any -j.
+ */
+
+#define SEP_MAX_RANK 4
+#define SEP_RESIDUAL 1e-6
+#define SEP_GROWTH 8.0
+
+/* The rings of a strip are kept under this many bytes (L2 is 1-2 MB a core). */
+#define SEP_RING_BYTES (512 * 1024)
+
+/*
+ * sep_factor factors kernel k (kh x kw, row-major) into at most
+ * SEP_MAX_RANK terms, writing col (kh per term) and row (kw per term)
+ * when they are not NULL.  Returns the rank, 0 for an all-zero kernel, or
+ * -1 when the kernel is refused (or memory ran out).
+ */
+static int sep_factor(const float *k, int kw, int kh, float *col, float *row)
+{
+	size_t n = (size_t)kw * kh, i, best;
+	double *e, *c, *r, norm = 0, res, growth = 0, piv, sc, sr;
+	int rank = -1, t, u, j;
+
+	e = malloc((n + (size_t)kw + kh) * sizeof *e);
+	if (e == NULL)
+		return -1;
+	c = e + n;
+	r = c + kh;
+	for (i = 0; i < n; i++) {
+		e[i] = k[i];
+		norm += fabs(e[i]);
+	}
+	for (t = 0; t <= SEP_MAX_RANK; t++) {
+		res = 0;
+		best = 0;
+		for (i = 0; i < n; i++) {
+			res += fabs(e[i]);
+			if (fabs(e[i]) > fabs(e[best]))
+				best = i;
+		}
+		if (res <= SEP_RESIDUAL * norm) {
+			rank = t;
+			break;
+		}
+		if (t == SEP_MAX_RANK)
+			break;
+		/* The factors as the passes will use them: rounded to float. */
+		piv = e[best];
+		sc = sr = 0;
+		for (u = 0; u < kh; u++) {
+			c[u] = (float)e[(size_t)u * kw + best % kw];
+			sc += fabs(c[u]);
+		}
+		for (j = 0; j < kw; j++) {
+			r[j] = (float)(e[best / kw * kw + j] / piv);
+			sr += fabs(r[j]);
+		}
+		growth += sc * sr;
+		for (u = 0; u < kh; u++)
+			for (j = 0; j < kw; j++)
+				e[(size_t)u * kw + j] -= c[u] * r[j];
+		if (col != NULL)
+			for (u = 0; u < kh; u++)
+				col[(size_t)t * kh + u] = (float)c[u];
+		if (row != NULL)
+			for (j = 0; j < kw; j++)
+				row[(size_t)t * kw + j] = (float)r[j];
+	}
+	free(e);
+	return rank >= 0 && growth <= SEP_GROWTH * norm ? rank : -1;
+}
+
+/*
+ * One term of a kernel: its nonzero row weights (horizontal) and all its
+ * column weights (vertical; zeros kept, so that a pair of rows and a
+ * single row sum the same taps).
+ */
+struct sep_term {
+	int nh;
+	int *hj;          /* nh column offsets */
+	float *hw;        /* nh weights */
+	float *vw;        /* kh weights */
+};
+
+struct sep_band {
+	float *pad;            /* one source row of the strip, extended */
+	float *ring;           /* per term, kh + 1 slots of rs samples */
+	float *acc[2];         /* sw samples each, one kernel's result (banks only) */
+	const float **src;     /* the taps' pointers of a pass, and vec_rows2's scratch */
+	float *w;              /* the taps' weights of a vertical pass */
+};
+
+struct sep_ctx {
+	struct conv_job *job;
+	int sw;                /* strip width */
+	size_t rs;             /* ring slot stride, a multiple of a cache line */
+	int nterms;            /* terms of all kernels */
+	int *first;            /* nk + 1 entries: kernel b's terms are first[b] .. first[b+1]-1 */
+	struct sep_term *terms;
+	struct sep_band *bands;
+};
+
+/* ring_row is term t's ring slot of extended source row v. */
+static float *ring_row(const struct sep_ctx *ctx, float *ring, int t, long v)
+{
+	long slots = (long)ctx->job->kh + 1;
+
+	return ring + ((size_t)t * slots + (size_t)(((v % slots) + slots) % slots)) * ctx->rs;
+}
+
+static int sep_band_run(void *arg, int y0, int y1, int band)
+{
+	struct sep_ctx *ctx = arg;
+	struct conv_job *job = ctx->job;
+	struct sep_band *bd = &ctx->bands[band];
+	const int kh = job->kh, kw = job->kw, ow = job->out->w;
+	const int direct_only = job->nk == 1 && job->combine != KERN_MAGNITUDE;
+	const unsigned flags = direct_only && eng_stream(job) ? VEC_STREAM : 0;
+	int x0, y, b, t, k, m, n, r, pair;
+	long v, next;
+
+	for (x0 = 0; x0 < ow; x0 += ctx->sw) {
+		n = ow - x0 < ctx->sw ? ow - x0 : ctx->sw;
+		next = (long)y0 - job->ay;     /* first source row not yet in the rings */
+		for (y = y0; y < y1; y += pair ? 2 : 1) {
+			float *out[2];
+			long top = (long)y - job->ay;
+
+			pair = y + 1 < y1;
+			out[0] = plane_row(job->out, y) + x0;
+			out[1] = pair ? plane_row(job->out, y + 1) + x0 : NULL;
+			if (next < top)
+				next = top;
+			for (v = next; v < top + kh + pair; v++) {
+				eng_pad_row(job, v, (long)x0 - job->ax, (long)n + kw - 1, bd->pad);
+				for (t = 0; t < ctx->nterms; t++) {
+					const struct sep_term *T = &ctx->terms[t];
+
+					for (k = 0; k < T->nh; k++)
+						bd->src[k] = bd->pad + T->hj[k];
+					vec_taps(ring_row(ctx, bd->ring, t, v), bd->src, T->hw, T->nh, n, 0);
+				}
+			}
+			next = top + kh + pair;
+
+			for (b = 0; b < job->nk; b++) {
+				float *d[2];
+
+				d[0] = direct_only ? out[0] : bd->acc[0];
+				d[1] = direct_only ? out[1] : bd->acc[1];
+				t = ctx->first[b];
+				if (pair && ctx->first[b + 1] - t == 1) {
+					/* One term: both rows in one vertical pass sharing its loads. */
+					for (k = 0; k <= kh; k++)
+						bd->src[k] = ring_row(ctx, bd->ring, t, top + k);
+					vec_rows2(d[0], d[1], bd->src, ctx->terms[t].vw, 1, kh, n, flags,
+						  bd->src + kh + 1);
+				} else {
+					for (r = 0; r <= pair; r++) {
+						for (t = ctx->first[b], m = 0; t < ctx->first[b + 1]; t++)
+							for (k = 0; k < kh; k++, m++) {
+								bd->src[m] = ring_row(ctx, bd->ring, t, top + r + k);
+								bd->w[m] = ctx->terms[t].vw[k];
+							}
+						vec_taps(d[r], bd->src, bd->w, m, n, flags);
+					}
+				}
+				if (!direct_only)
+					for (r = 0; r <= pair; r++)
+						eng_combine(job->combine, b, out[r], d[r], n);
+			}
+			if (!direct_only)
+				for (r = 0; r <= pair; r++)
+					eng_combine_finish(job->combine, out[r], n);
+		}
+	}
+	return 0;
+}
+
+static int sep_supports(const struct conv_job *job)
+{
+	int b;
+
+	for (b = 0; b < job->nk; b++)
+		if (sep_factor(job->wt + (size_t)b * job->kw * job->kh, job->kw, job->kh,
+			       NULL, NULL) < 0)
+			return 0;
+	return 1;
+}
+
+/* sep_strip is the strip width: whole rows when the rings fit the budget. */
+static int sep_strip(const struct conv_job *job, int nterms)
+{
+	long ow = job->out->w;
+	long fit = SEP_RING_BYTES / (long)sizeof(float) /
+		   (((long)job->kh + 1) * (nterms > 0 ? nterms : 1));
+
+	if (fit >= ow)
+		return (int)ow;
+	/* Whole blocks of the vector loop (128 samples), and at least one. */
+	fit = fit / 128 * 128;
+	return (int)(fit < 128 ? 128 : fit);
+}
+
+static double sep_cost(const struct conv_job *job)
+{
+	double px = (double)job->out->w * job->out->h, taps = 0;
+	float *row;
+	int b, t, i, rank;
+
+	row = malloc((size_t)SEP_MAX_RANK * ((size_t)job->kw + job->kh) * sizeof *row);
+	if (row == NULL)
+		return HUGE_VAL;
+	for (b = 0; b < job->nk; b++) {
+		float *cl = row + (size_t)SEP_MAX_RANK * job->kw;
+
+		rank = sep_factor(job->wt + (size_t)b * job->kw * job->kh, job->kw, job->kh, cl, row);
+		for (t = 0; t < rank; t++) {
+			for (i = 0; i < job->kw; i++)
+				taps += row[(size_t)t * job->kw + i] != 0.0f;
+			taps += job->kh;
+		}
+	}
+	free(row);
+	return eng_time(job, px * (taps * eng_costs.separable.tap + eng_costs.separable.px +
+				   (job->nk > 1 ? job->nk * eng_costs.separable.combine : 0)));
+}
+
+static void sep_free(struct sep_ctx *ctx, int nb)
+{
+	int b, t;
+
+	for (b = 0; ctx->bands != NULL && b < nb; b++) {
+		plane_aligned_free(ctx->bands[b].pad);
+		plane_aligned_free(ctx->bands[b].ring);
+		plane_aligned_free(ctx->bands[b].acc[0]);
+		plane_aligned_free(ctx->bands[b].acc[1]);
+		free(ctx->bands[b].src);
+		free(ctx->bands[b].w);
+	}
+	for (t = 0; ctx->terms != NULL && t < ctx->nterms; t++) {
+		free(ctx->terms[t].hj);
+		free(ctx->terms[t].hw);
+		free(ctx->terms[t].vw);
+	}
+	free(ctx->bands);
+	free(ctx->terms);
+	free(ctx->first);
+}
+
+static int sep_run(struct conv_job *job, struct err *err)
+{
+	struct sep_ctx ctx;
+	const int kw = job->kw, kh = job->kh;
+	float *col = NULL, *row = NULL;
+	size_t ring_n, npad;
+	int nb, b, t, i, rank, maxtaps = kw, status = -1;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.job = job;
+	nb = job->threads < job->out->h ? job->threads : job->out->h;
+	if (nb < 1)
+		nb = 1;
+	ctx.first = calloc((size_t)job->nk + 1, sizeof *ctx.first);
+	ctx.terms = calloc((size_t)job->nk * SEP_MAX_RANK, sizeof *ctx.terms);
+	col = malloc((size_t)SEP_MAX_RANK * kh * sizeof *col);
+	row = malloc((size_t)SEP_MAX_RANK * kw * sizeof *row);
+	if (ctx.first == NULL || ctx.terms == NULL || col == NULL || row == NULL)
+		goto oom;
+
+	/* Each kernel's terms, zero weights left out of both passes. */
+	for (b = 0; b < job->nk; b++) {
+		rank = sep_factor(job->wt + (size_t)b * kw * kh, kw, kh, col, row);
+		if (rank < 0) {
+			err_set(err, ERR_USAGE, "separable engine: kernel %d is not of low rank", b + 1);
+			goto fail;
+		}
+		ctx.first[b] = ctx.nterms;
+		for (t = 0; t < rank; t++) {
+			struct sep_term *T = &ctx.terms[ctx.nterms++];
+
+			T->hj = malloc((size_t)kw * sizeof *T->hj);
+			T->hw = malloc((size_t)kw * sizeof *T->hw);
+			T->vw = malloc((size_t)kh * sizeof *T->vw);
+			if (T->hj == NULL || T->hw == NULL || T->vw == NULL)
+				goto oom;
+			for (i = 0; i < kw; i++)
+				if (row[(size_t)t * kw + i] != 0.0f) {
+					T->hj[T->nh] = i;
+					T->hw[T->nh++] = row[(size_t)t * kw + i];
+				}
+			for (i = 0; i < kh; i++)
+				T->vw[i] = col[(size_t)t * kh + i];
+		}
+		/* The vertical pass's taps, or vec_rows2's rows and scratch. */
+		if (rank * kh > maxtaps)
+			maxtaps = rank * kh;
+		if (2 * kh + 1 > maxtaps)
+			maxtaps = 2 * kh + 1;
+	}
+	ctx.first[job->nk] = ctx.nterms;
+
+	ctx.sw = sep_strip(job, ctx.nterms);
+	ctx.rs = ((size_t)ctx.sw + PLANE_ALIGN - 1) / PLANE_ALIGN * PLANE_ALIGN;
+	npad = (size_t)ctx.sw + (size_t)kw - 1;
+	if (size_mul3(&ring_n, ctx.rs, (size_t)kh + 1, (size_t)(ctx.nterms > 0 ? ctx.nterms : 1))) {
+		err_set(err, ERR_OS, "separable engine: kernel and image too large");
+		goto fail;
+	}
+	ctx.bands = calloc((size_t)nb, sizeof *ctx.bands);
+	if (ctx.bands == NULL)
+		goto oom;
+	for (b = 0; b < nb; b++) {
+		struct sep_band *bd = &ctx.bands[b];
+
+		bd->pad = plane_aligned_alloc(npad);
+		bd->ring = plane_aligned_alloc(ring_n);
+		bd->acc[0] = plane_aligned_alloc((size_t)ctx.sw);
+		bd->acc[1] = plane_aligned_alloc((size_t)ctx.sw);
+		bd->src = malloc((size_t)maxtaps * sizeof *bd->src);
+		bd->w = malloc((size_t)maxtaps * sizeof *bd->w);
+		if (bd->pad == NULL || bd->ring == NULL || bd->acc[0] == NULL || bd->acc[1] == NULL ||
+		    bd->src == NULL || bd->w == NULL)
+			goto oom;
+	}
+	status = eng_parallel(nb, job->out->h, sep_band_run, &ctx);
+	if (status == 0)
+		snprintf(job->note, sizeof job->note,
+			 "separable: %d pass pair%s, %d band%s, strips of %d, %s", ctx.nterms,
+			 ctx.nterms == 1 ? "" : "s", nb, nb > 1 ? "s" : "", ctx.sw,
+			 cpu_level_name(cpu_level()));
+	goto done;
+oom:
+	err_oom(err, "separable engine");
+fail:
+	status = -1;
+done:
+	sep_free(&ctx, nb);
+	free(col);
+	free(row);
+	return status;
+}
+
+const struct engine eng_separable = {
+	.name = "separable",
+	.summary = "rank-1 (and low-rank) kernels as horizontal and vertical passes",
+	.supports = sep_supports,
+	.cost = sep_cost,
+	.run = sep_run,
+};
