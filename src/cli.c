@@ -564,10 +564,17 @@ done:
 static int batch_one(void *ctx, int i)
 {
 	struct run *r = ctx;
-	int workers = r->cli->nfiles < r->cli->job.threads ? r->cli->nfiles : r->cli->job.threads;
+	int threads = r->cli->job.threads, left = r->cli->nfiles - i;
+	int busy = left < threads ? left : threads;
 
-	/* Cores go to files when there are many, and inside an image when there are few. */
-	return filter_file(r, r->cli->files[i], r->outputs[i], r->cli->job.threads / workers);
+	/*
+	 * Cores go to files when there are many, and inside an image when
+	 * there are few: file i shares the cores with the files still to
+	 * start after it (at most one per core), so the last files of a batch
+	 * take the cores the finished ones gave back.  Results do not depend
+	 * on the thread count, only the time does.
+	 */
+	return filter_file(r, r->cli->files[i], r->outputs[i], busy > 1 ? threads / busy : threads);
 }
 
 /* batch_outputs names every output before any work, refusing two inputs with one output. */

@@ -21,7 +21,7 @@ got=$($IMF --linear -k '2x1: 1/2 1/2' -b clamp -f pnm "$T/rg.ppm" - > "$T/b.ppm"
 # --linear with the identity is lossless for 8-bit input.
 $IMF --linear -k identity ../shared/testdata/photo/coffee_299x199_rgb8.png -f pnm - > "$T/l.ppm"
 $IMF -k identity ../shared/testdata/photo/coffee_299x199_rgb8.png -f pnm - > "$T/i.ppm"
-cmp -s "$T/l.ppm" "$T/i.ppm" && pass "--linear round trip is exact for 8-bit samples" ||
+[ -s "$T/l.ppm" ] && cmp -s "$T/l.ppm" "$T/i.ppm" && pass "--linear round trip is exact for 8-bit samples" ||
 	fail "--linear round trip is exact for 8-bit samples" "differs"
 
 # A grey step 0 0 1 1: a gradient kernel gives a signed result on the edge.
