@@ -19,7 +19,7 @@ DEB_BUILD = make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev \
             libfftw3-dev libopenblas-dev
 DEB_TEST  = python3 python3-numpy python3-scipy valgrind groff-base \
             clang libclang-rt-14-dev llvm time \
-            libjpeg-turbo-progs imagemagick parallel
+            libjpeg-turbo-progs imagemagick parallel locales
 # The peers make bench compares with (make bench-deps; not needed by make check).
 DEB_BENCH = python3-opencv libvips-tools
 

@@ -36,7 +36,7 @@ enum {
 	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
 	OPT_SHOW_KERNEL, OPT_MAX_PIXELS, OPT_SUFFIX, OPT_PROGRESS, OPT_QUIET,
 	OPT_LINEAR, OPT_ABS, OPT_OFFSET, OPT_DECONVOLVE, OPT_EXPLAIN, OPT_FFT_WISDOM,
-	OPT_EMIT_MATRIX
+	OPT_EMIT_MATRIX, OPT_ACCEPT_DAMAGED
 };
 
 /*
@@ -78,6 +78,7 @@ static const struct cli_opt {
 	{ "quality", 1, 'q', "N", "JPEG quality 1..100 (default 90)" },
 	{ "threads", 1, 'j', "N", "threads (default: all cores)" },
 	{ "max-pixels", 1, OPT_MAX_PIXELS, "N", "refuse images of more than N pixels (default 250000000)" },
+	{ "accept-damaged", 0, OPT_ACCEPT_DAMAGED, NULL, "decode a damaged JPEG (truncated, corrupt data) with a warning instead of refusing it" },
 	{ "verbose", 0, 'v', NULL, "say what was done, on stderr" },
 	{ "explain", 0, OPT_EXPLAIN, NULL, "print the plan on stderr: kernel, each engine's cost, the choice" },
 	{ "fft-wisdom", 1, OPT_FFT_WISDOM, "FILE", "load and save FFTW wisdom in FILE (measured FFT plans)" },
@@ -107,6 +108,7 @@ struct cli {
 	const char *emit_matrix;     /* --emit-matrix FILE */
 	double offset;
 	long long max_pixels;
+	int accept_damaged;          /* --accept-damaged */
 	int progress;                /* 1 on, 0 off, -1 when stderr is a terminal */
 	const char *input, *output;  /* single-file mode */
 	const char *target;          /* -o DIR or template: batch mode */
@@ -265,6 +267,9 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			cli->progress = 0;
+			break;
+		case OPT_ACCEPT_DAMAGED:
+			cli->accept_damaged = 1;
 			break;
 		case 'k':
 			if (cli->nkernels == MAX_KERNELS)
@@ -465,6 +470,25 @@ static int write_matrix(FILE *f, const char *name, void *ctx, struct err *err)
 }
 
 /*
+ * read_input decodes path under the command line's limits.  A damaged file
+ * that --accept-damaged let through is decoded with one warning line on
+ * stderr, since the picture holds grey where the data was lost.
+ */
+static int read_input(const struct cli *cli, const char *path, struct image *im,
+		      struct err *err)
+{
+	struct io_read_opts ro = { .max_pixels = (unsigned long long)cli->max_pixels,
+				   .accept_damaged = cli->accept_damaged };
+
+	if (io_read_opts(path, im, &ro, err))
+		return -1;
+	if (ro.damage[0] != '\0')
+		fprintf(stderr, "imfilter: %s: warning: damaged data decoded anyway: %s\n",
+			strcmp(path, "-") == 0 ? "<stdin>" : path, ro.damage);
+	return 0;
+}
+
+/*
  * emit_matrix writes the convolution matrix of kernel k for input's size,
  * shape and border (--emit-matrix), and returns the exit code.
  */
@@ -480,7 +504,7 @@ static int emit_matrix(struct cli *cli, const struct kernel *k)
 	if (k->bias != 0)
 		err_set(&err, ERR_USAGE, "--emit-matrix: the kernel's bias %g makes the map affine, "
 			"not linear (use --bias 0)", k->bias);
-	else if (io_read_limit(cli->input, &im, cli->max_pixels, &err) == 0 &&
+	else if (read_input(cli, cli->input, &im, &err) == 0 &&
 		 job_prepare(&job, &wt, k, im.w, im.h, &cli->job, &out.w, &out.h, &err) == 0) {
 		in.w = im.w;
 		in.h = im.h;
@@ -543,7 +567,7 @@ static int filter_file(struct run *r, const char *input, const char *output,
 			output);
 		goto done;
 	}
-	if (io_read_limit(input, &im, cli->max_pixels, &err))
+	if (read_input(cli, input, &im, &err))
 		goto done;
 	/* Float (PFM) samples are taken to be linear already; the others are sRGB. */
 	if (cli->linear && im.depth != 32)

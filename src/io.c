@@ -173,8 +173,8 @@ static int decode(const struct io_src *src, struct image *im, struct err *err)
 	return err_set(err, ERR_DATA, "%s: not a PNG, JPEG, PNM or PFM image", src->name);
 }
 
-int io_read_limit(const char *path, struct image *im,
-		  unsigned long long max_pixels, struct err *err)
+int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
+		 struct err *err)
 {
 	struct io_src src;
 	struct stat st;
@@ -185,7 +185,10 @@ int io_read_limit(const char *path, struct image *im,
 
 	memset(im, 0, sizeof *im);
 	src.name = is_stdin ? "<stdin>" : path;
-	src.max_pixels = max_pixels;
+	src.max_pixels = opts->max_pixels;
+	src.accept_damaged = opts->accept_damaged;
+	src.damage = opts->damage;
+	opts->damage[0] = '\0';
 	if (is_stdin) {
 		fd = STDIN_FILENO;
 	} else {
@@ -215,6 +218,14 @@ int io_read_limit(const char *path, struct image *im,
 	if (rc)
 		img_free(im);
 	return rc;
+}
+
+int io_read_limit(const char *path, struct image *im,
+		  unsigned long long max_pixels, struct err *err)
+{
+	struct io_read_opts opts = { .max_pixels = max_pixels };
+
+	return io_read_opts(path, im, &opts, err);
 }
 
 int io_read(const char *path, struct image *im, struct err *err)

@@ -43,6 +43,22 @@ int io_read(const char *path, struct image *im, struct err *err);
 int io_read_limit(const char *path, struct image *im,
 		  unsigned long long max_pixels, struct err *err);
 
+/*
+ * How io_read_opts reads: the pixel limit of io_read_limit, and whether
+ * damaged data that the codec can decode past (a truncated JPEG, a
+ * corrupt segment: libjpeg pads the picture with grey) is accepted
+ * rather than refused.  When it is, the first such complaint is left in
+ * damage ("" when the file was whole), for the caller to report.
+ */
+struct io_read_opts {
+	unsigned long long max_pixels;   /* 0: no limit */
+	int accept_damaged;
+	char damage[256];                /* out */
+};
+
+int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
+		 struct err *err);
+
 struct io_write_opts {
 	enum io_format format;  /* IO_NONE: by the path's extension */
 	int depth;              /* 8 or 16 for PNG/PNM; 0: the image's depth */

@@ -21,6 +21,9 @@ struct io_src {
 	size_t n;
 	const char *name;
 	unsigned long long max_pixels;
+	/* Decode past damage (see io_read_opts), saying what it was in damage[256]. */
+	int accept_damaged;
+	char *damage;
 };
 
 /*

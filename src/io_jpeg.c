@@ -32,6 +32,8 @@ struct jpeg_fail {
 	const char *name;
 	struct err *err;
 	int io_errno;   /* set by a failed fwrite before it raises the error */
+	char *damage;   /* decoding: where accepted damage is told (NULL: refuse it) */
+	int warning;    /* the error being raised is a refused warning */
 };
 
 /* Every fatal error ends here with libjpeg's own formatted message. */
@@ -45,6 +47,8 @@ static void on_error_exit(j_common_ptr cinfo)
 		err_set(f->err, ERR_IO, "%s: %s", f->name, strerror(f->io_errno));
 	else if (cinfo->err->msg_code == JERR_OUT_OF_MEMORY)
 		err_set(f->err, ERR_OS, "%s: %s", f->name, msg);
+	else if (f->warning)
+		err_set(f->err, ERR_DATA, "%s: %s (--accept-damaged decodes it anyway)", f->name, msg);
 	else
 		err_set(f->err, ERR_DATA, "%s: %s", f->name, msg);
 	longjmp(f->jb, 1);
@@ -54,12 +58,22 @@ static void on_error_exit(j_common_ptr cinfo)
  * Warnings (msg_level -1) are corrupt data: a truncated file, a damaged
  * segment.  libjpeg would carry on and pad the picture with grey, which
  * would then be filtered and written as if it were the image, so they are
- * errors here.  Trace messages (msg_level >= 0) are dropped.
+ * errors here, unless the caller accepts damaged files: then decoding goes
+ * on and the first warning is kept for the caller to report.  Trace
+ * messages (msg_level >= 0) are dropped.
  */
 static void on_emit_message(j_common_ptr cinfo, int msg_level)
 {
-	if (msg_level < 0)
+	struct jpeg_fail *f = (struct jpeg_fail *)cinfo->err;
+
+	if (msg_level >= 0)
+		return;
+	if (f->damage == NULL) {
+		f->warning = 1;
 		on_error_exit(cinfo);
+	}
+	if (f->damage[0] == '\0')
+		(*cinfo->err->format_message)(cinfo, f->damage);
 }
 
 /* Nothing of libjpeg's ever reaches stderr. */
@@ -241,6 +255,7 @@ int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err)
 	memset(im, 0, sizeof *im);
 	memset(&d, 0, sizeof d);
 	init_fail(&d.fail, src->name, err);
+	d.fail.damage = src->accept_damaged && src->damage != NULL ? src->damage : NULL;
 	d.cinfo.err = &d.fail.pub;
 	d.src = src;
 	d.im = im;

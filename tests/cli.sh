@@ -50,6 +50,8 @@ expect 65 'text\.png' -k sharpen "$T/text.png" "$T/out.png"
 expect 65 'empty\.png' -k sharpen "$T/empty.png" "$T/out.png"
 expect 65 'trunc\.png' -k sharpen "$T/trunc.png" "$T/out.png"
 expect 65 'trunc\.jpg' -k sharpen "$T/trunc.jpg" "$T/out.png"
+expect 65 'truncated_midscan\.jpg: Premature end of JPEG file .--accept-damaged' \
+	-k sharpen "$S/jpeg/coffee_truncated_midscan.jpg" "$T/out.png"
 expect 65 'badcrc\.png' -k sharpen "$S/libpng-crashers/badcrc.png" "$T/out.png"
 expect 65 'xcsn0g01\.png' -k sharpen "$S/pngsuite/xcsn0g01.png" "$T/out.png"
 expect 65 'bad\.kernel:2:3: expected a number' -k "$T/bad.kernel" "$PHOTO" "$T/out.png"
@@ -78,6 +80,17 @@ expect 64 "no channel 'q'" -c q -k sharpen "$PHOTO" "$T/out.png"
 expect 64 "no channel 'a'" -c a -k sharpen "$PHOTO" "$T/out.png"
 expect 65 'larger than' -s valid -k box:9 "$S/jpeg/tiny_1x1.jpg" "$T/out.png"
 expect 73 'nodir' -k sharpen "$PHOTO" "$T/nodir/out.png"
+
+# --accept-damaged: the truncated JPEG is written, with one warning line.
+"$IMF" --accept-damaged -k sharpen "$S/jpeg/coffee_truncated_midscan.jpg" "$T/damaged.png" 2> "$T/err.log"
+rc=$?
+if [ $rc -eq 0 ] && [ -s "$T/damaged.png" ] && [ "$(wc -l < "$T/err.log")" -eq 1 ] &&
+	grep -q 'coffee_truncated_midscan\.jpg: warning: damaged data decoded anyway: Premature end' "$T/err.log"; then
+	pass "--accept-damaged decodes a truncated JPEG with one warning"
+else
+	fail "--accept-damaged decodes a truncated JPEG with one warning" "exit $rc: $(cat "$T/err.log")"
+fi
+rm -f "$T/damaged.png"
 expect 65 'gaussian' -k gaussian:-1 "$PHOTO" "$T/out.png"
 expect 65 '"3x3: 1 2"' -k "3x3: 1 2" "$PHOTO" "$T/out.png"
 

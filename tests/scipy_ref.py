@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""scipy_ref.py IMFILTER PHOTO...: compares imfilter's PFM output (direct
-engine and auto) with SciPy, an independent double-precision reference,
+"""scipy_ref.py IMFILTER PHOTO...: compares the PFM output of imfilter's
+direct engine with SciPy, an independent double-precision reference,
 for every border mode and shape, convolution and correlation.
 
 same shape: scipy.ndimage.correlate with the turned kernel (or the kernel
@@ -85,7 +85,10 @@ def main():
                                 if ref.shape != got[:, :, c].shape:
                                     worst = float("inf")
                                     break
-                                worst = max(worst, np.abs(ref - got[:, :, c]).max())
+                                d = np.abs(ref - got[:, :, c])
+                                # A NaN or infinity anywhere is a failure, not lost in max().
+                                worst = float("inf") if not np.isfinite(d).all() else \
+                                    max(worst, d.max())
                             rel = worst / (np.abs(k).sum() * max(np.abs(img).max(), cval))
                             name = "scipy: %s, %s, %s, %s, %s" % (
                                 os.path.basename(photo), kname,

@@ -749,6 +749,50 @@ static void test_jpeg_corpus(void)
 	}
 	check(fdetail[0] == '\0', "jpeg corpus: 12-bit and truncated files fail with ERR_DATA",
 	      "%s", fdetail);
+
+	/*
+	 * Accepted damage: the truncated files decode to their full size, the
+	 * complaint is kept, and the refusal said how to accept them; a whole
+	 * file reports no damage, and the 12-bit file is still refused.
+	 */
+	fdetail[0] = '\0';
+	for (i = 0; i < sizeof fail / sizeof fail[0]; i++) {
+		struct io_read_opts ro = { .accept_damaged = 1 };
+		struct image im = { 0 };
+		struct err err = { 0 };
+		char path[256];
+		int rc, damaged = strstr(fail[i].msg, "Premature") != NULL;
+
+		snprintf(path, sizeof path, "%s/jpeg/%s", TESTDATA, fail[i].file);
+		rc = io_read_opts(path, &im, &ro, &err);
+		if (damaged ? rc != 0 || im.w != 299 || im.h != 199 ||
+			      !strstr(ro.damage, fail[i].msg)
+			    : rc == 0 || strstr(err.msg, "--accept-damaged") != NULL)
+			note(fdetail, sizeof fdetail, " %s (rc %d, %s, damage '%s');", fail[i].file,
+			     rc, err.msg, ro.damage);
+		img_free(&im);
+		err_clear(&err);
+		if (damaged && (read_td("jpeg", fail[i].file, &im, &err) == 0 ||
+				!strstr(err.msg, "--accept-damaged decodes it anyway")))
+			note(fdetail, sizeof fdetail, " %s refused without the hint (%s);",
+			     fail[i].file, err.msg);
+		img_free(&im);
+	}
+	{
+		struct io_read_opts ro = { .accept_damaged = 1 };
+		struct image im = { 0 };
+		struct err err = { 0 };
+		char path[256];
+
+		snprintf(path, sizeof path, "%s/jpeg/coffee_baseline_420.jpg", TESTDATA);
+		if (io_read_opts(path, &im, &ro, &err) != 0 || ro.damage[0] != '\0')
+			note(fdetail, sizeof fdetail, " whole file: %s, damage '%s';", err.msg,
+			     ro.damage);
+		img_free(&im);
+	}
+	check(fdetail[0] == '\0',
+	      "jpeg: accept_damaged decodes truncated files and says what was damaged", "%s",
+	      fdetail);
 }
 
 /* Compares a JPEG of the coffee picture with coffee_baseline_444 (and its negative). */

@@ -18,6 +18,33 @@ static int parse(const char *text, const char *fname, struct kernel *k,
 	return kern_parse(text, strlen(text), fname, k, e);
 }
 
+/*
+ * comma_locale sets LC_NUMERIC to a locale whose decimal point is a comma:
+ * an installed one, or de_DE.UTF-8 compiled by localedef into a temporary
+ * directory that LOCPATH then names.  Returns 0 when there is none.
+ */
+static int comma_locale(void)
+{
+	static char dir[] = "/tmp/imfilter-locale.XXXXXX";
+	char cmd[256];
+
+	if (setlocale(LC_NUMERIC, "de_DE.UTF-8") || setlocale(LC_NUMERIC, "fr_FR.UTF-8"))
+		return strcmp(localeconv()->decimal_point, ",") == 0;
+	if (mkdtemp(dir) == NULL)
+		return 0;
+	snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
+	if (system(cmd) == 0 && setenv("LOCPATH", dir, 1) == 0 &&
+	    setlocale(LC_NUMERIC, "de_DE.UTF-8") == NULL)
+		unsetenv("LOCPATH");
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (strcmp(setlocale(LC_NUMERIC, NULL), "de_DE.UTF-8") != 0) {
+		(void)system(cmd);
+		return 0;
+	}
+	(void)system(cmd);
+	return strcmp(localeconv()->decimal_point, ",") == 0;
+}
+
 /* same compares matrix b of k with the h * w values in want. */
 static int same(const struct kernel *k, int b, const double *want)
 {
@@ -887,7 +914,7 @@ static void test_misc(void)
 {
 	struct kernel k;
 	struct err e;
-	double v;
+	double v, v2, v3;
 	char why[128];
 
 	parse("1 2\n3 -6\n", "s.kernel", &k, &e);
@@ -912,11 +939,20 @@ static void test_misc(void)
 	check(kern_number(" 1", 2, &v, why, sizeof why) == -1, "kern_number refuses spaces",
 	      "%g", v);
 
-	/* The file format's '.' holds whatever the numeric locale says. */
-	if (setlocale(LC_NUMERIC, "de_DE.UTF-8") || setlocale(LC_NUMERIC, "fr_FR.UTF-8")) {
-		check(kern_number("0.5", 3, &v, why, sizeof why) == 0 && v == 0.5,
+	/*
+	 * The file format's '.' holds whatever the numeric locale says.  A
+	 * machine without a comma locale gets one compiled into a temporary
+	 * directory (localedef, from Debian's locales package).
+	 */
+	if (comma_locale()) {
+		check(kern_number("0.5", 3, &v, why, sizeof why) == 0 && v == 0.5 &&
+		      kern_number("-1.25e1", 7, &v2, why, sizeof why) == 0 && v2 == -12.5 &&
+		      kern_number("0,5", 3, &v3, why, sizeof why) == -1,
 		      "numbers parse the same under a comma locale", "%s", why);
 		setlocale(LC_NUMERIC, "C");
+	} else {
+		check(0, "numbers parse the same under a comma locale",
+		      "no locale with a decimal comma could be set up (make deps installs locales)");
 	}
 }
 
