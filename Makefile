@@ -41,7 +41,8 @@ DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
              ls "$$($(SAN_CC) -print-resource-dir)"/lib/linux/libclang_rt.fuzzer-*.a \
                 >/dev/null 2>&1 && \
              test -x /usr/bin/time && command -v djpeg >/dev/null && \
-             test -x /usr/bin/convert && command -v parallel >/dev/null && echo yes)
+             test -x /usr/bin/convert && command -v parallel >/dev/null && \
+             test -f /usr/share/i18n/locales/de_DE && echo yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -175,7 +176,7 @@ all check check-sanitize fuzz fuzz-build demo bench install imfilter:
 ifeq ($(DEPS_TRIED),yes)
 	@echo "make: still missing after make deps: a library, python3-scipy, valgrind," \
 		"groff, clang with libFuzzer, llvm-symbolizer, /usr/bin/time, djpeg," \
-		"convert or parallel" >&2; exit 1
+		"convert, parallel or locales" >&2; exit 1
 else
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory DEPS_TRIED=yes $@
