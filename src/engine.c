@@ -154,7 +154,8 @@ void eng_explain(FILE *f, const struct conv_job *job)
 
 	for (i = 0; i < N_ENGINES; i++) {
 		if (!engines[i]->supports(job))
-			fprintf(f, "  %-9s cannot run this job\n", engines[i]->name);
+			fprintf(f, "  %-9s cannot run this job: it takes %s\n", engines[i]->name,
+				engines[i]->takes != NULL ? engines[i]->takes : "other jobs");
 		else
 			fprintf(f, "  %-9s %10.4f s per plane, estimated%s\n", engines[i]->name,
 				engines[i]->cost(job), engines[i] == best ? "  <- chosen" : "");
@@ -166,7 +167,8 @@ int eng_run(const struct engine *e, struct conv_job *job, struct err *err)
 	if (e == NULL)
 		e = eng_choose(job);
 	if (!e->supports(job))
-		return err_set(err, ERR_USAGE, "engine %s cannot run this job", e->name);
+		return err_set(err, ERR_USAGE, "engine %s cannot run this job: it takes %s",
+			       e->name, e->takes != NULL ? e->takes : "other jobs");
 	job->note[0] = '\0';
 	return e->run(job, err);
 }

@@ -45,6 +45,7 @@ struct conv_job {
 struct engine {
 	const char *name;
 	const char *summary;
+	const char *takes;     /* the jobs supports() accepts, for the refusal; NULL: every job */
 	int (*supports)(const struct conv_job *job);
 	double (*cost)(const struct conv_job *job);
 	int (*run)(struct conv_job *job, struct err *err);

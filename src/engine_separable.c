@@ -383,6 +383,7 @@ done:
 const struct engine eng_separable = {
 	.name = "separable",
 	.summary = "rank-1 (and low-rank) kernels as horizontal and vertical passes",
+	.takes = "kernels of rank 4 or less (Gaussians, boxes, Sobel; see --show-kernel)",
 	.supports = sep_supports,
 	.cost = sep_cost,
 	.run = sep_run,

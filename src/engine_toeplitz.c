@@ -473,6 +473,7 @@ done:
 const struct engine eng_toeplitz = {
 	.name = "toeplitz",
 	.summary = "banded Toeplitz blocks of the kernel times image rows (OpenBLAS sgemm)",
+	.takes = "kernels whose Toeplitz blocks fit its 64 MB workspace (up to about 300x300)",
 	.supports = tz_supports,
 	.cost = tz_cost,
 	.run = tz_run,

@@ -37,4 +37,15 @@ got=$($IMF --offset 0.5 -k '3x1: -1/2 0 1/2' -b clamp -f pnm "$T/step.pgm" - > "
 got=$($IMF --correlate --offset 0.5 -k '3x1: -1/2 0 1/2' -b clamp -f pnm "$T/step.pgm" - > "$T/f.pgm" && pixels "$T/f.pgm" 4)
 [ "$got" = "128 255 255 128" ] && pass "--correlate --offset 0.5 gives the rising edge above grey" ||
 	fail "--correlate --offset 0.5 gives the rising edge above grey" "$got"
+# The library's gradient kernels give a rising edge a positive sign, as
+# textbooks' Sobel and OpenCV's Sobel do: sobel-x on a step rising to the
+# right, sobel-y on one rising downwards (the step turned to a column).
+printf 'P5\n1 4\n255\n\000\000\377\377' > "$T/vstep.pgm"
+for k in sobel-x:step prewitt-x:step sobel-y:vstep prewitt-y:vstep; do
+	got=$($IMF -k "${k%%:*}" --offset 0.5 --scale 8 -b clamp -f pnm "$T/${k#*:}.pgm" - > "$T/g.pgm" && pixels "$T/g.pgm" 4)
+	case $got in
+	"128 "[1-9]*" "[1-9]*" 128") pass "${k%%:*} is positive on a rising edge ($got)" ;;
+	*) fail "${k%%:*} is positive on a rising edge" "$got" ;;
+	esac
+done
 exit 0
