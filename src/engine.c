@@ -221,6 +221,9 @@ void eng_pad_row(const struct conv_job *job, long v, long start, long count, flo
 
 int eng_stream(const struct conv_job *job)
 {
+	/* Written over its input, an output row replaces one just read: it is cached. */
+	if (job->out == job->in)
+		return 0;
 	return (double)job->out->h * job->out->stride * sizeof(float) > 16e6;
 }
 
@@ -244,6 +247,12 @@ static void *band_main(void *arg)
 	return NULL;
 }
 
+void eng_band(int n, int rows, int i, int *y0, int *y1)
+{
+	*y0 = (int)((long long)rows * i / n);
+	*y1 = (int)((long long)rows * (i + 1) / n);
+}
+
 int eng_parallel(int threads, int rows,
 		 int (*fn)(void *ctx, int y0, int y1, int band), void *ctx)
 {
@@ -260,8 +269,7 @@ int eng_parallel(int threads, int rows,
 		bands[i].fn = fn;
 		bands[i].ctx = ctx;
 		bands[i].index = i;
-		bands[i].y0 = (int)((long long)rows * i / n);
-		bands[i].y1 = (int)((long long)rows * (i + 1) / n);
+		eng_band(n, rows, i, &bands[i].y0, &bands[i].y1);
 	}
 	/* Band 0 runs on this thread; a band whose thread cannot start runs here too. */
 	for (started = 1; started < n; started++)

@@ -49,6 +49,13 @@ struct engine {
 	int (*supports)(const struct conv_job *job);
 	double (*cost)(const struct conv_job *job);
 	int (*run)(struct conv_job *job, struct err *err);
+	/*
+	 * inplace (NULL: never) says whether run() may be given job->out ==
+	 * job->in, the output written over the input plane, for a job whose
+	 * output has the input's size.  It saves allocating (and the kernel
+	 * zeroing) an output plane and half the memory traffic.
+	 */
+	int (*inplace)(const struct conv_job *job);
 };
 
 /*
@@ -161,5 +168,11 @@ double eng_time(const struct conv_job *job, double cpu);
  */
 int eng_parallel(int threads, int rows,
 		 int (*fn)(void *ctx, int y0, int y1, int band), void *ctx);
+
+/*
+ * eng_band is band i's rows [*y0, *y1) of eng_parallel's split into n
+ * bands, for an engine that prepares each band before any runs.
+ */
+void eng_band(int n, int rows, int i, int *y0, int *y1);
 
 #endif

@@ -27,6 +27,16 @@
  * which sums them identically, and so do the strips: every sample is
  * computed the same way for any -j.  Zero weights are kept for that
  * reason (0 * inf is NaN, so leaving a tap out is not the same sum).
+ *
+ * In place (job->out == job->in, whole rows in one strip), output row y
+ * overwrites input row y.  Within a band that is safe: rows enter the
+ * ring in increasing order, and row y is in it before output row y (or
+ * the pair it starts or ends) is written, since the window of output y
+ * reaches at least row y (ay <= kh - 1).  The rows a band reads that are
+ * not its own (the rows above y0 and below y1 that neighbouring bands
+ * overwrite, and rows beyond the image, whose border rule reads rows
+ * anywhere, e.g. wrap) are copied, extended, before any band starts:
+ * ay rows above and kh - 1 - ay below, kept per band in `saved`.
  */
 
 /* A strip's ring of source rows is kept under this many bytes (L2 is 1-2 MB a core). */
@@ -37,12 +47,15 @@
 
 struct direct_band {
 	float *ring;           /* kh + 1 slots of rs samples */
+	float *saved;          /* in place: kh slots of rs samples, rows outside [y0, y1) */
+	int y0, y1;
 	float *acc[2];         /* sw samples each, one kernel's result (banks only) */
 	const float **src;     /* kw kh pointers: the taps of one row */
 };
 
 struct direct_ctx {
 	struct conv_job *job;
+	int inplace;           /* job->out == job->in */
 	int sw;                /* strip width */
 	size_t rs;             /* ring slot stride: sw + kw - 1, rounded up to a cache line */
 	struct direct_band *bands;
@@ -54,6 +67,19 @@ static float *ring_row(const struct direct_ctx *ctx, float *ring, long v)
 	long slots = (long)ctx->job->kh + 1;
 
 	return ring + (size_t)(((v % slots) + slots) % slots) * ctx->rs;
+}
+
+/*
+ * src_row is extended source row v of band bd: its saved copy when the
+ * band works in place and v is not one of its own rows, else its ring slot.
+ */
+static float *src_row(const struct direct_ctx *ctx, const struct direct_band *bd, long v)
+{
+	if (ctx->inplace && v < bd->y0)
+		return bd->saved + (size_t)(v - (bd->y0 - ctx->job->ay)) * ctx->rs;
+	if (ctx->inplace && v >= bd->y1)
+		return bd->saved + (size_t)(ctx->job->ay + (v - bd->y1)) * ctx->rs;
+	return ring_row(ctx, bd->ring, v);
 }
 
 static int direct_band_run(void *arg, int y0, int y1, int band)
@@ -83,8 +109,9 @@ static int direct_band_run(void *arg, int y0, int y1, int band)
 			if (next < top)
 				next = top;
 			for (v = next; v < top + kh + pair; v++)
-				eng_pad_row(job, v, (long)x0 - job->ax, (long)n + kw - 1,
-					    ring_row(ctx, bd->ring, v));
+				if (!ctx->inplace || (v >= bd->y0 && v < bd->y1))
+					eng_pad_row(job, v, (long)x0 - job->ax, (long)n + kw - 1,
+						    ring_row(ctx, bd->ring, v));
 			next = top + kh + pair;
 
 			for (b = 0; b < nk; b++) {
@@ -94,13 +121,13 @@ static int direct_band_run(void *arg, int y0, int y1, int band)
 
 				if (pair) {
 					for (i = 0; i <= kh; i++)
-						rows[i] = ring_row(ctx, bd->ring, top + i);
+						rows[i] = src_row(ctx, bd, top + i);
 					vec_rows2(d0, d1, rows, w, kw, kh, n, flags, bd->src);
 				} else {
 					for (i = 0; i < kh; i++)
 						for (j = 0; j < kw; j++)
 							bd->src[(size_t)i * kw + j] =
-								ring_row(ctx, bd->ring, top + i) + j;
+								src_row(ctx, bd, top + i) + j;
 					vec_taps(d0, bd->src, w, (int)kn, n, flags);
 				}
 				if (!direct_only) {
@@ -126,6 +153,15 @@ static int direct_supports(const struct conv_job *job)
 }
 
 /* direct_strip is the strip width for job: whole rows when the ring fits the budget. */
+static int direct_strip(const struct conv_job *job);
+
+/* In place needs the whole rows in one strip: strips would overwrite each other's margins. */
+static int direct_inplace(const struct conv_job *job)
+{
+	return job->out->w == job->in->w && job->out->h == job->in->h &&
+	       direct_strip(job) == job->out->w;
+}
+
 static int direct_strip(const struct conv_job *job)
 {
 	long ow = job->out->w, kw = job->kw, kh = job->kh;
@@ -147,6 +183,30 @@ static double direct_cost(const struct conv_job *job)
 				   (job->nk > 1 ? job->nk * eng_costs.direct.combine : 0)));
 }
 
+/*
+ * save_rows prepares band b of nb for working in place: its rows, and
+ * copies of the extended rows it reads that are not its own (see the top
+ * of this file), taken before any band writes.  rs is the slot stride.
+ */
+static int save_rows(struct direct_ctx *ctx, struct direct_band *bd, int nb, int b, size_t rs)
+{
+	const struct conv_job *job = ctx->job;
+	long v, below = (long)job->kh - 1 - job->ay;
+	size_t slots = (size_t)job->kh;
+
+	eng_band(nb, job->out->h, b, &bd->y0, &bd->y1);
+	bd->saved = plane_aligned_alloc(slots * rs);
+	if (bd->saved == NULL)
+		return -1;
+	for (v = (long)bd->y0 - job->ay; v < bd->y0; v++)
+		eng_pad_row(job, v, -(long)job->ax, (long)job->out->w + job->kw - 1,
+			    bd->saved + (size_t)(v - (bd->y0 - job->ay)) * rs);
+	for (v = bd->y1; v < bd->y1 + below; v++)
+		eng_pad_row(job, v, -(long)job->ax, (long)job->out->w + job->kw - 1,
+			    bd->saved + (size_t)(job->ay + (v - bd->y1)) * rs);
+	return 0;
+}
+
 static int direct_run(struct conv_job *job, struct err *err)
 {
 	struct direct_ctx ctx;
@@ -156,6 +216,9 @@ static int direct_run(struct conv_job *job, struct err *err)
 	memset(&ctx, 0, sizeof ctx);
 	ctx.job = job;
 	ctx.sw = direct_strip(job);
+	ctx.inplace = job->out == job->in;
+	if (ctx.inplace && !direct_inplace(job))
+		return err_set(err, ERR_SOFTWARE, "direct engine: this job cannot run in place");
 	ctx.rs = ((size_t)ctx.sw + (size_t)job->kw - 1 + PLANE_ALIGN - 1) / PLANE_ALIGN * PLANE_ALIGN;
 	nb = job->threads < job->out->h ? job->threads : job->out->h;
 	if (nb < 1)
@@ -178,6 +241,10 @@ static int direct_run(struct conv_job *job, struct err *err)
 			err_oom(err, "direct engine");
 			goto done;
 		}
+		if (ctx.inplace && save_rows(&ctx, bd, nb, b, ctx.rs)) {
+			err_oom(err, "direct engine");
+			goto done;
+		}
 	}
 	status = eng_parallel(nb, job->out->h, direct_band_run, &ctx);
 	if (status == 0)
@@ -186,6 +253,7 @@ static int direct_run(struct conv_job *job, struct err *err)
 done:
 	for (b = 0; b < nb; b++) {
 		plane_aligned_free(ctx.bands[b].ring);
+		plane_aligned_free(ctx.bands[b].saved);
 		plane_aligned_free(ctx.bands[b].acc[0]);
 		plane_aligned_free(ctx.bands[b].acc[1]);
 		free(ctx.bands[b].src);
@@ -200,4 +268,5 @@ const struct engine eng_direct = {
 	.supports = direct_supports,
 	.cost = direct_cost,
 	.run = direct_run,
+	.inplace = direct_inplace,
 };

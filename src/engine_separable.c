@@ -39,6 +39,11 @@
  * slots of all the kernel's terms.  A band's odd row is a vec_taps call
  * that sums the same taps in the same order, and the strips never depend
  * on the threads, so output is bit-identical for any -j.
+ *
+ * In place (job->out == job->in, whole rows in one strip) works as in the
+ * direct engine (see engine_direct.c): a band's own rows enter its rings
+ * before they are overwritten, and the horizontal passes of the rows it
+ * reads outside them are computed into `saved` before any band starts.
  */
 
 #define SEP_MAX_RANK 4
@@ -127,10 +132,13 @@ struct sep_band {
 	float *acc[2];         /* sw samples each, one kernel's result (banks only) */
 	const float **src;     /* the taps' pointers of a pass, and vec_rows2's scratch */
 	float *w;              /* the taps' weights of a vertical pass */
+	float *saved;          /* in place: per term, kh slots for rows outside [y0, y1) */
+	int y0, y1;
 };
 
 struct sep_ctx {
 	struct conv_job *job;
+	int inplace;           /* job->out == job->in */
 	int sw;                /* strip width */
 	size_t rs;             /* ring slot stride, a multiple of a cache line */
 	int nterms;            /* terms of all kernels */
@@ -147,12 +155,49 @@ static float *ring_row(const struct sep_ctx *ctx, float *ring, int t, long v)
 	return ring + ((size_t)t * slots + (size_t)(((v % slots) + slots) % slots)) * ctx->rs;
 }
 
+/* own_row says whether extended source row v goes through band bd's rings. */
+static int own_row(const struct sep_ctx *ctx, const struct sep_band *bd, long v)
+{
+	return !ctx->inplace || (v >= bd->y0 && v < bd->y1);
+}
+
+/*
+ * term_row is term t's horizontal pass of extended source row v for band
+ * bd: a ring slot, or in place for a row not the band's own, its saved copy.
+ */
+static float *term_row(const struct sep_ctx *ctx, const struct sep_band *bd, int t, long v)
+{
+	const long kh = ctx->job->kh, ay = ctx->job->ay;
+	size_t slot;
+
+	if (own_row(ctx, bd, v))
+		return ring_row(ctx, bd->ring, t, v);
+	slot = (size_t)(v < bd->y0 ? v - (bd->y0 - ay) : ay + (v - bd->y1));
+	return bd->saved + ((size_t)t * kh + slot) * ctx->rs;
+}
+
+/* hpass extends source row v (columns x0 - ax on) and runs every term's horizontal pass. */
+static void hpass(const struct sep_ctx *ctx, struct sep_band *bd, long v, int x0, int n)
+{
+	const struct conv_job *job = ctx->job;
+	int t, k;
+
+	eng_pad_row(job, v, (long)x0 - job->ax, (long)n + job->kw - 1, bd->pad);
+	for (t = 0; t < ctx->nterms; t++) {
+		const struct sep_term *T = &ctx->terms[t];
+
+		for (k = 0; k < T->nh; k++)
+			bd->src[k] = bd->pad + T->hj[k];
+		vec_taps(term_row(ctx, bd, t, v), bd->src, T->hw, T->nh, n, 0);
+	}
+}
+
 static int sep_band_run(void *arg, int y0, int y1, int band)
 {
 	struct sep_ctx *ctx = arg;
 	struct conv_job *job = ctx->job;
 	struct sep_band *bd = &ctx->bands[band];
-	const int kh = job->kh, kw = job->kw, ow = job->out->w;
+	const int kh = job->kh, ow = job->out->w;
 	const int direct_only = job->nk == 1 && job->combine != KERN_MAGNITUDE;
 	const unsigned flags = direct_only && eng_stream(job) ? VEC_STREAM : 0;
 	int x0, y, b, t, k, m, n, r, pair;
@@ -170,16 +215,9 @@ static int sep_band_run(void *arg, int y0, int y1, int band)
 			out[1] = pair ? plane_row(job->out, y + 1) + x0 : NULL;
 			if (next < top)
 				next = top;
-			for (v = next; v < top + kh + pair; v++) {
-				eng_pad_row(job, v, (long)x0 - job->ax, (long)n + kw - 1, bd->pad);
-				for (t = 0; t < ctx->nterms; t++) {
-					const struct sep_term *T = &ctx->terms[t];
-
-					for (k = 0; k < T->nh; k++)
-						bd->src[k] = bd->pad + T->hj[k];
-					vec_taps(ring_row(ctx, bd->ring, t, v), bd->src, T->hw, T->nh, n, 0);
-				}
-			}
+			for (v = next; v < top + kh + pair; v++)
+				if (own_row(ctx, bd, v))
+					hpass(ctx, bd, v, x0, n);
 			next = top + kh + pair;
 
 			for (b = 0; b < job->nk; b++) {
@@ -191,14 +229,14 @@ static int sep_band_run(void *arg, int y0, int y1, int band)
 				if (pair && ctx->first[b + 1] - t == 1) {
 					/* One term: both rows in one vertical pass sharing its loads. */
 					for (k = 0; k <= kh; k++)
-						bd->src[k] = ring_row(ctx, bd->ring, t, top + k);
+						bd->src[k] = term_row(ctx, bd, t, top + k);
 					vec_rows2(d[0], d[1], bd->src, ctx->terms[t].vw, 1, kh, n, flags,
 						  bd->src + kh + 1);
 				} else {
 					for (r = 0; r <= pair; r++) {
 						for (t = ctx->first[b], m = 0; t < ctx->first[b + 1]; t++)
 							for (k = 0; k < kh; k++, m++) {
-								bd->src[m] = ring_row(ctx, bd->ring, t, top + r + k);
+								bd->src[m] = term_row(ctx, bd, t, top + r + k);
 								bd->w[m] = ctx->terms[t].vw[k];
 							}
 						vec_taps(d[r], bd->src, bd->w, m, n, flags);
@@ -241,6 +279,30 @@ static int sep_strip(const struct conv_job *job, int nterms)
 	return (int)(fit < 128 ? 128 : fit);
 }
 
+/* sep_nterms is the number of terms of job's kernels, or -1 when one is refused. */
+static int sep_nterms(const struct conv_job *job)
+{
+	int b, rank, n = 0;
+
+	for (b = 0; b < job->nk; b++) {
+		rank = sep_factor(job->wt + (size_t)b * job->kw * job->kh, job->kw, job->kh,
+				  NULL, NULL);
+		if (rank < 0)
+			return -1;
+		n += rank;
+	}
+	return n;
+}
+
+/* In place needs the whole rows in one strip, as in the direct engine. */
+static int sep_inplace(const struct conv_job *job)
+{
+	int n = sep_nterms(job);
+
+	return n >= 0 && job->out->w == job->in->w && job->out->h == job->in->h &&
+	       sep_strip(job, n) == job->out->w;
+}
+
 static double sep_cost(const struct conv_job *job)
 {
 	double px = (double)job->out->w * job->out->h, taps = 0;
@@ -272,6 +334,7 @@ static void sep_free(struct sep_ctx *ctx, int nb)
 	for (b = 0; ctx->bands != NULL && b < nb; b++) {
 		plane_aligned_free(ctx->bands[b].pad);
 		plane_aligned_free(ctx->bands[b].ring);
+		plane_aligned_free(ctx->bands[b].saved);
 		plane_aligned_free(ctx->bands[b].acc[0]);
 		plane_aligned_free(ctx->bands[b].acc[1]);
 		free(ctx->bands[b].src);
@@ -287,6 +350,28 @@ static void sep_free(struct sep_ctx *ctx, int nb)
 	free(ctx->first);
 }
 
+/*
+ * save_rows prepares band b of nb for working in place: its rows, and the
+ * horizontal passes of the rows it reads outside them, taken before any
+ * band writes (ay rows above y0, kh - 1 - ay below y1).
+ */
+static int save_rows(struct sep_ctx *ctx, struct sep_band *bd, int nb, int b)
+{
+	const struct conv_job *job = ctx->job;
+	long v;
+
+	eng_band(nb, job->out->h, b, &bd->y0, &bd->y1);
+	bd->saved = plane_aligned_alloc((size_t)(ctx->nterms > 0 ? ctx->nterms : 1) *
+					(size_t)job->kh * ctx->rs);
+	if (bd->saved == NULL)
+		return -1;
+	for (v = (long)bd->y0 - job->ay; v < bd->y0; v++)
+		hpass(ctx, bd, v, 0, job->out->w);
+	for (v = bd->y1; v < (long)bd->y1 + job->kh - 1 - job->ay; v++)
+		hpass(ctx, bd, v, 0, job->out->w);
+	return 0;
+}
+
 static int sep_run(struct conv_job *job, struct err *err)
 {
 	struct sep_ctx ctx;
@@ -297,6 +382,9 @@ static int sep_run(struct conv_job *job, struct err *err)
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.job = job;
+	ctx.inplace = job->out == job->in;
+	if (ctx.inplace && !sep_inplace(job))
+		return err_set(err, ERR_SOFTWARE, "separable engine: this job cannot run in place");
 	nb = job->threads < job->out->h ? job->threads : job->out->h;
 	if (nb < 1)
 		nb = 1;
@@ -361,6 +449,8 @@ static int sep_run(struct conv_job *job, struct err *err)
 		if (bd->pad == NULL || bd->ring == NULL || bd->acc[0] == NULL || bd->acc[1] == NULL ||
 		    bd->src == NULL || bd->w == NULL)
 			goto oom;
+		if (ctx.inplace && save_rows(&ctx, bd, nb, b))
+			goto oom;
 	}
 	status = eng_parallel(nb, job->out->h, sep_band_run, &ctx);
 	if (status == 0)
@@ -387,4 +477,5 @@ const struct engine eng_separable = {
 	.supports = sep_supports,
 	.cost = sep_cost,
 	.run = sep_run,
+	.inplace = sep_inplace,
 };

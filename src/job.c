@@ -175,6 +175,16 @@ static int copy_plane(const struct conv_job *like, const struct kernel *k,
 	return eng_run(&eng_direct, &job, err);
 }
 
+/* copy_is_identity says whether copy_plane would copy like's input unshifted. */
+static int copy_is_identity(const struct conv_job *like, const struct kernel *k,
+			    const struct job_opts *opts)
+{
+	int cx = opts->correlate ? k->ox : k->w - 1 - k->ox;
+	int cy = opts->correlate ? k->oy : k->h - 1 - k->oy;
+
+	return like->ax == cx && like->ay == cy;
+}
+
 static void premultiply(struct image *im, unsigned mask)
 {
 	int c, y, x, a = im->nch - 1;
@@ -287,7 +297,7 @@ static int filter_step(struct image *im, const struct kernel *k,
 	const struct engine *e;
 	float *wt;
 	unsigned mask, colour_mask;
-	int c, ow, oh, premul, status = -1;
+	int c, ow, oh, premul, inplace, status = -1;
 	double t0 = now();
 
 	memset(&out, 0, sizeof out);
@@ -319,11 +329,28 @@ static int filter_step(struct image *im, const struct kernel *k,
 	out.h = oh;
 	out.nch = im->nch;
 	out.depth = im->depth;
-	/* Each input plane is freed as soon as its output exists, to bound peak memory. */
+	/*
+	 * Each input plane is freed as soon as its output exists, to bound
+	 * peak memory.  An engine that can write over its input does so, and
+	 * a plane copied unchanged (same size, no shift) is simply kept.
+	 */
+	inplace = opts->deconv == DECONV_NONE && ow == im->w && oh == im->h;
 	for (c = 0; c < im->nch; c++) {
+		job.in = &im->ch[c];
+		job.out = &im->ch[c];
+		if (inplace && (mask & (1u << c)) ? e->inplace != NULL && e->inplace(&job)
+						  : inplace && copy_is_identity(&job, k, opts)) {
+			if ((mask & (1u << c)) && eng_run(e, &job, err))
+				goto done;
+			out.ch[c] = im->ch[c];
+			memset(&im->ch[c], 0, sizeof im->ch[c]);
+			if (opts->progress != NULL)
+				opts->progress(opts->progress_ctx, step * im->nch + c + 1,
+					       nsteps * im->nch);
+			continue;
+		}
 		if (plane_alloc(&out.ch[c], ow, oh, err))
 			goto done;
-		job.in = &im->ch[c];
 		job.out = &out.ch[c];
 		if (mask & (1u << c)) {
 			if (opts->deconv != DECONV_NONE ? deconvolve(opts, &job, err)

@@ -79,6 +79,44 @@ static void random_kernel(float *wt, struct size2 ks, int rank)
 }
 
 /*
+ * inplace_differs runs job again written over a copy of its input, when e
+ * can, with its thread count and with 7 threads (bands thinner than the
+ * kernel), and says whether either result differs in any bit from
+ * job->out.  An engine working in place must compute exactly what it
+ * computes into a separate plane.
+ */
+static int inplace_differs(const struct engine *e, const struct conv_job *job, int threads)
+{
+	struct conv_job ip = *job;
+	struct plane copy;
+	struct err err = { 0 };
+	int t, y, differs = 0;
+
+	if (e->inplace == NULL || job->out->w != job->in->w || job->out->h != job->in->h)
+		return 0;
+	ip.out = job->out;     /* the sizes, for inplace() */
+	if (!e->inplace(&ip))
+		return 0;
+	for (t = 0; t < 2 && !differs; t++) {
+		if (plane_alloc(&copy, job->in->w, job->in->h, &err))
+			return 1;
+		for (y = 0; y < copy.h; y++)
+			memcpy(plane_row(&copy, y), plane_row(job->in, y),
+			       (size_t)copy.w * sizeof(float));
+		ip.in = &copy;
+		ip.out = &copy;
+		ip.threads = t == 0 ? threads : 7;
+		if (e->run(&ip, &err) != 0)
+			differs = 1;
+		for (y = 0; y < copy.h && !differs; y++)
+			differs = memcmp(plane_row(&copy, y), plane_row(job->out, y),
+					 (size_t)copy.w * sizeof(float)) != 0;
+		plane_free(&copy);
+	}
+	return differs;
+}
+
+/*
  * run_case runs one engine on one random case and returns the error in
  * units of sum|k| * max|x|, or -1 when the engine failed, or -2 when the
  * case does not exist (valid shape with a kernel larger than the image),
@@ -145,6 +183,10 @@ static double run_case(const struct engine *e, struct size2 is, struct size2 ks,
 					worst = isnan(d) ? INFINITY : d;
 			}
 		worst /= (sumk * (nk > 1 ? nk : 1) * (maxx > 0 ? maxx : 1));
+		if (inplace_differs(e, &job, threads)) {
+			snprintf(why, whylen, "written in place, the result differs");
+			worst = -1;
+		}
 	} else if (!e->supports(&job)) {
 		worst = -3;
 	} else {
