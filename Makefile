@@ -10,7 +10,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wvla -Wundef
-PKGS      = libpng libjpeg fftw3f openblas
+PKGS      = libpng libjpeg fftw3f openblas zlib
 PYTHON    = /usr/bin/python3
 VERSION   = 0.1.0
 

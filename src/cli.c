@@ -562,6 +562,7 @@ static int filter_file(struct run *r, const char *input, const char *output,
 	memset(&im, 0, sizeof im);
 	install_signals();
 	job.threads = threads;
+	out.threads = threads;
 	if (out.format == IO_NONE && (out.format = io_format_by_ext(output)) == IO_NONE) {
 		err_set(&err, ERR_USAGE, "%s: cannot tell the output format from the name; use --format",
 			output);

@@ -273,6 +273,7 @@ struct enc_params {
 	enum io_format format;
 	int depth;
 	int quality;
+	int threads;
 };
 
 static int resolve(const char *name, int by_ext, const struct image *im,
@@ -292,6 +293,7 @@ static int resolve(const char *name, int by_ext, const struct image *im,
 	if (p->depth != 8 && p->depth != 16)
 		return err_set(err, ERR_USAGE, "%s: bit depth %d is not supported (8 or 16)",
 			       name, p->depth);
+	p->threads = opts ? opts->threads : 0;
 	p->quality = opts ? opts->quality : 0;
 	if (p->quality == 0)
 		p->quality = IO_DEFAULT_QUALITY;
@@ -305,7 +307,7 @@ static int encode(FILE *f, const char *name, const struct image *im,
 		  const struct enc_params *p, struct err *err)
 {
 	switch (p->format) {
-	case IO_PNG: return io_png_encode(f, name, im, p->depth, err);
+	case IO_PNG: return io_png_encode(f, name, im, p->depth, p->threads, err);
 	case IO_JPEG: return io_jpeg_encode(f, name, im, p->quality, err);
 	case IO_PNM: return io_pnm_encode(f, name, im, p->depth, err);
 	case IO_PFM: return io_pfm_encode(f, name, im, err);

@@ -63,6 +63,7 @@ struct io_write_opts {
 	enum io_format format;  /* IO_NONE: by the path's extension */
 	int depth;              /* 8 or 16 for PNG/PNM; 0: the image's depth */
 	int quality;            /* JPEG quality 1..100; 0: 90 */
+	int threads;            /* threads an encoder may use (PNG); 0: 1 */
 };
 
 /*

@@ -41,17 +41,6 @@
 /* The chunk type IDAT as png_get_io_chunk_type returns it. */
 #define PNG_TYPE_IDAT 0x49444154u
 
-/*
- * How rows are compressed.  Measured on the 24-megapixel photo of make
- * bench (filtered 3x3): zlib level 6 with libpng's adaptive filters takes
- * 6 s for 13.5 MB; the Paeth filter with zlib's run-length strategy takes
- * 1 s for 14.4 MB, 1.09 times the 13.3 MB ImageMagick writes.  (Level 1
- * with the ordinary strategy is slower and larger: 1.3 s, 17.5 MB.)  With
- * Z_RLE the level changes nothing.
- */
-#define PNG_WRITE_LEVEL 1
-#define PNG_WRITE_FILTER PNG_FILTER_PAETH
-#define PNG_WRITE_STRATEGY Z_RLE
 
 /* What the error handler needs, shared by reading and writing. */
 struct png_msg {
@@ -343,9 +332,8 @@ struct png_enc {
 	FILE *f;
 	png_structp png;
 	png_infop info;
-	unsigned char *row;
 	const struct image *im;
-	int depth;
+	int depth, threads;
 };
 
 static void write_file(png_structp png, png_bytep p, size_t n)
@@ -362,33 +350,6 @@ static void write_file(png_structp png, png_bytep p, size_t n)
 static void flush_nothing(png_structp png)
 {
 	(void)png;
-}
-
-/* get_row interleaves row y of the planes into big-endian samples. */
-static void get_row(const struct image *im, int depth, unsigned char *row, int y)
-{
-	int c, x, nch = im->nch;
-	unsigned max = depth == 16 ? 65535 : 255;
-
-	for (c = 0; c < nch; c++) {
-		const float *in = plane_row(&im->ch[c], y);
-
-		if (depth == 16) {
-			unsigned char *p = row + 2 * c;
-
-			for (x = 0; x < im->w; x++, p += 2 * nch) {
-				unsigned v = io_quantize(in[x], max);
-
-				p[0] = (unsigned char)(v >> 8);
-				p[1] = (unsigned char)v;
-			}
-		} else {
-			unsigned char *p = row + c;
-
-			for (x = 0; x < im->w; x++, p += nch)
-				*p = (unsigned char)io_quantize(in[x], max);
-		}
-	}
 }
 
 /*
@@ -421,32 +382,26 @@ static int encode_run(struct png_enc *e)
 		PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA
 	};
 	const struct image *im = e->im;
-	int y;
 
 	if (setjmp(png_jmpbuf(e->png)))
 		return -1;
 	png_set_IHDR(e->png, e->info, (png_uint_32)im->w, (png_uint_32)im->h, e->depth,
 		     color_types[im->nch], PNG_INTERLACE_NONE,
 		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-	png_set_compression_level(e->png, PNG_WRITE_LEVEL);
-	png_set_compression_strategy(e->png, PNG_WRITE_STRATEGY);
-	/* Samples are written as 8 or 16 bits, never fewer, so every row can take the filter. */
-	png_set_filter(e->png, PNG_FILTER_TYPE_BASE, PNG_WRITE_FILTER);
 	put_meta(e->png, e->info, &im->meta);
+	/*
+	 * libpng writes the signature, the header and the metadata; the
+	 * image data and the end are ours (io_idat.c), deflated in parallel.
+	 * Nothing of libpng's comes after IDAT: eXIf goes before it.
+	 */
 	png_write_info(e->png, e->info);
-	for (y = 0; y < im->h; y++) {
-		get_row(im, e->depth, e->row, y);
-		png_write_row(e->png, e->row);
-	}
-	png_write_end(e->png, NULL);
-	return 0;
+	return io_png_idat(e->f, e->msg.name, im, e->depth, e->threads, e->msg.err);
 }
 
 int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  struct err *err)
+		  int threads, struct err *err)
 {
 	struct png_enc e;
-	size_t rowbytes;
 	int rc;
 
 	memset(&e, 0, sizeof e);
@@ -455,17 +410,12 @@ int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 	e.f = f;
 	e.im = im;
 	e.depth = depth;
-	if (size_mul3(&rowbytes, (size_t)im->w, (size_t)im->nch, (size_t)depth / 8))
-		return err_oom(err, name);
-	e.row = malloc(rowbytes);
-	if (e.row == NULL)
-		return err_oom(err, name);
+	e.threads = threads > 0 ? threads : 1;
 	e.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e.msg, on_error, on_warning);
 	if (e.png != NULL)
 		e.info = png_create_info_struct(e.png);
 	if (e.info == NULL) {
 		png_destroy_write_struct(&e.png, NULL);
-		free(e.row);
 		return err_oom(err, name);
 	}
 	png_set_write_fn(e.png, &e, write_file, flush_nothing);
@@ -473,6 +423,5 @@ int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 	rc = encode_run(&e);
 
 	png_destroy_write_struct(&e.png, &e.info);
-	free(e.row);
 	return rc;
 }

@@ -141,7 +141,7 @@ static int img_same_bits(const struct image *a, const struct image *b)
 static int round_trip(const struct image *im, const char *name, enum io_format f,
 		      int depth, int quality, struct image *out, struct err *err)
 {
-	struct io_write_opts o = { f, depth, quality };
+	struct io_write_opts o = { f, depth, quality, 3 };
 
 	err_clear(err);
 	memset(out, 0, sizeof *out);
@@ -313,6 +313,76 @@ static void test_round_trip_int(enum io_format f, int depth)
 	check(ok, name, "%s", detail);
 }
 
+/* same_files says whether two files hold the same bytes. */
+static int same_files(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	int ca, cb, same = fa != NULL && fb != NULL;
+
+	while (same) {
+		ca = getc(fa);
+		cb = getc(fb);
+		if (ca != cb)
+			same = 0;
+		else if (ca == EOF)
+			break;
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+/*
+ * A PNG larger than one piece of io_idat.c (several megabytes of rows, a
+ * cut falling inside a row's filter context): exact for 8 and 16 bits and
+ * 1 to 4 channels, and the same bytes written with 1, 2 or 5 threads.
+ */
+static void test_png_pieces(void)
+{
+	char detail[512] = "";
+	int depth, nch, t, ok = 1;
+
+	for (depth = 8; depth <= 16; depth += 8)
+		for (nch = 1; nch <= 4; nch += 3) {
+			struct image im = { 0 }, back = { 0 };
+			struct err err = { 0 };
+			char f1[32], fn[32];
+			static const int threads[] = { 1, 2, 5 };
+
+			if (make_image(&im, 1001, 700, nch, depth == 16 ? fn_k65535 : fn_k255)) {
+				ok = 0;
+				continue;
+			}
+			for (t = 0; t < 3; t++) {
+				struct io_write_opts o = { IO_PNG, depth, 0, threads[t] };
+
+				snprintf(fn, sizeof fn, "pieces%d_%d_%d.png", depth, nch, threads[t]);
+				if (t == 0)
+					snprintf(f1, sizeof f1, "%s", fn);
+				err_clear(&err);
+				if (io_write(tmp(fn), &im, &o, &err)) {
+					note(detail, sizeof detail, " %s: %s;", fn, err.msg);
+					ok = 0;
+				} else if (t > 0 && !same_files(tmp(f1), tmp(fn))) {
+					note(detail, sizeof detail, " %s differs from %s;", fn, f1);
+					ok = 0;
+				}
+			}
+			if (io_read(tmp(f1), &back, &err) || back.nch != nch || back.depth != depth ||
+			    img_diff(&im, &back, nch, NULL) != 0.0) {
+				note(detail, sizeof detail, " %s does not read back exactly: %s;", f1,
+				     err.msg);
+				ok = 0;
+			}
+			img_free(&back);
+			img_free(&im);
+		}
+	check(ok, "png: rows in parallel pieces read back exactly, the same bytes for any threads",
+	      "%s", detail);
+}
+
 static void test_round_trip_pfm(void)
 {
 	char detail[256] = "";
@@ -433,7 +503,7 @@ static void test_jpeg(void)
 {
 	struct image im = { 0 }, back = { 0 }, noise = { 0 };
 	struct err err = { 0 };
-	struct io_write_opts lo = { IO_JPEG, 0, 20 }, hi = { IO_JPEG, 0, 90 };
+	struct io_write_opts lo = { IO_JPEG, 0, 20, 1 }, hi = { IO_JPEG, 0, 90, 1 };
 	double mx = INFINITY, mean = INFINITY;
 	long s_lo, s_hi;
 	int rc;
@@ -1071,8 +1141,8 @@ static void test_write_errors(void)
 {
 	struct image im = { 0 }, wide = { 0 };
 	struct err err = { 0 };
-	struct io_write_opts png = { IO_PNG, 0, 0 }, none = { IO_NONE, 0, 0 };
-	struct io_write_opts d12 = { IO_PNG, 12, 0 }, q101 = { IO_JPEG, 0, 101 };
+	struct io_write_opts png = { IO_PNG, 0, 0, 1 }, none = { IO_NONE, 0, 0, 1 };
+	struct io_write_opts d12 = { IO_PNG, 12, 0, 1 }, q101 = { IO_JPEG, 0, 101, 1 };
 	struct stat st;
 	char path[256];
 	int rc;
@@ -1113,7 +1183,7 @@ static void test_write_errors(void)
 	write_bytes(tmp("keep.jpg"), "original", 8);
 	err_clear(&err);
 	if (img_alloc(&wide, 70000, 1, 3, &err) == 0) {
-		struct io_write_opts jpg = { IO_JPEG, 0, 90 };
+		struct io_write_opts jpg = { IO_JPEG, 0, 90, 1 };
 
 		rc = io_write(tmp("keep.jpg"), &wide, &jpg, &err);
 		check(rc == -1 && err.cls == ERR_DATA && file_is(tmp("keep.jpg"), "original") &&
@@ -1160,7 +1230,7 @@ static int child_write_limited(const char *path, int use_handler)
 		struct rlimit rl;
 		struct image im = { 0 };
 		struct err err = { 0 };
-		struct io_write_opts o = { IO_PNM, 16, 0 };
+		struct io_write_opts o = { IO_PNM, 16, 0, 1 };
 		int rc;
 
 		if (make_image(&im, 300, 300, 3, fn_noise))
@@ -1211,7 +1281,7 @@ static int child_write_stdout(int fd, const char *want)
 	if (pid == 0) {
 		struct image im;
 		struct err err = { 0 };
-		struct io_write_opts o = { IO_PNM, 8, 0 };
+		struct io_write_opts o = { IO_PNM, 8, 0, 1 };
 		int rc;
 
 		signal(SIGPIPE, SIG_IGN);
@@ -1232,7 +1302,7 @@ static void test_stdout(void)
 {
 	struct image im = { 0 };
 	struct err err = { 0 };
-	struct io_write_opts o = { IO_PNM, 8, 0 }, none = { IO_NONE, 0, 0 };
+	struct io_write_opts o = { IO_PNM, 8, 0, 1 }, none = { IO_NONE, 0, 0, 1 };
 	int saved, fd, rc, p[2];
 	long n;
 
@@ -1283,6 +1353,7 @@ int main(void)
 	test_round_trip_int(IO_PNM, 8);
 	test_round_trip_int(IO_PNM, 16);
 	test_round_trip_pfm();
+	test_png_pieces();
 	test_pfm_big_endian();
 	test_pfm_rows_bottom_up();
 	test_pfm_writes_nan_as_zero();

@@ -1,0 +1,268 @@
+/* io_idat.c: a PNG's image data, filtered and deflated in parallel pieces. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "io_codec.h"
+#include "size.h"
+
+/*
+ * libpng deflates the rows of an image in one zlib stream on one thread,
+ * which for a 24-megapixel photo takes longer than filtering it.  Here the
+ * rows are cut into pieces of about PIECE_BYTES filtered bytes, and each
+ * piece is filtered (Paeth, from the row above even across a cut) and
+ * deflated on its own by whichever thread is free, as pigz does:
+ *
+ *   zlib header | piece 0, sync flush | piece 1, sync flush | ... |
+ *   last piece, final block | Adler-32 of all the filtered bytes
+ *
+ * A sync flush ends each piece on a byte boundary with an empty stored
+ * block, so the pieces concatenate into one valid deflate stream; the
+ * Adler-32 of the whole is combined from the pieces' (adler32_combine).
+ * With zlib's run-length strategy a match only ever reaches one byte back,
+ * so starting each piece with an empty window loses nothing.  The cut
+ * depends only on the image, never on the thread count, so the file is
+ * the same bytes whatever -j is.  Each piece goes out as one IDAT chunk.
+ */
+#define PIECE_BYTES (1u << 20)
+
+/*
+ * How rows are compressed.  Measured on the 24-megapixel photo of make
+ * bench (filtered 3x3), in one stream: zlib level 6 with libpng's adaptive
+ * filters takes 6 s for 13.5 MB; the Paeth filter with zlib's run-length
+ * strategy takes 1 s for 14.4 MB, 1.09 times the 13.3 MB ImageMagick
+ * writes.  (Level 1 with the ordinary strategy is slower and larger: 1.3 s,
+ * 17.5 MB.)  With Z_RLE the level changes nothing.
+ */
+#define IDAT_LEVEL 1
+#define IDAT_STRATEGY Z_RLE
+
+struct piece {
+	unsigned char *z;    /* the piece's compressed bytes */
+	size_t nz;
+	uLong adler;         /* Adler-32 of its filtered bytes */
+	size_t nraw;
+	int failed;
+};
+
+struct idat {
+	const struct image *im;
+	int depth, bpp;           /* bits per sample; bytes per pixel */
+	size_t rowbytes;          /* bytes of one row's samples, without the filter byte */
+	int rows;                 /* rows per piece */
+	int npieces;
+	struct piece *p;
+	pthread_mutex_t lock;
+	int next;                 /* the next piece to take */
+};
+
+/* get_row interleaves row y of the planes into big-endian samples. */
+static void get_row(const struct image *im, int depth, unsigned char *row, int y)
+{
+	int c, x, nch = im->nch;
+	unsigned max = depth == 16 ? 65535 : 255;
+
+	for (c = 0; c < nch; c++) {
+		const float *in = plane_row(&im->ch[c], y);
+
+		if (depth == 16) {
+			unsigned char *q = row + 2 * c;
+
+			for (x = 0; x < im->w; x++, q += 2 * nch) {
+				unsigned v = io_quantize(in[x], max);
+
+				q[0] = (unsigned char)(v >> 8);
+				q[1] = (unsigned char)v;
+			}
+		} else {
+			unsigned char *q = row + c;
+
+			for (x = 0; x < im->w; x++, q += nch)
+				*q = (unsigned char)io_quantize(in[x], max);
+		}
+	}
+}
+
+/*
+ * paeth writes filter type 4 and row cur filtered against prev (NULL for
+ * the first row, which the PNG specification treats as zeros) to dst.
+ */
+static void paeth(unsigned char *dst, const unsigned char *cur, const unsigned char *prev,
+		  size_t n, int bpp)
+{
+	size_t i;
+
+	*dst++ = 4;
+	for (i = 0; i < n; i++) {
+		int a = i >= (size_t)bpp ? cur[i - bpp] : 0;
+		int b = prev != NULL ? prev[i] : 0;
+		int c = i >= (size_t)bpp && prev != NULL ? prev[i - bpp] : 0;
+		int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
+		int pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+
+		dst[i] = (unsigned char)(cur[i] - pred);
+	}
+}
+
+/* do_piece filters and deflates piece k; scratch holds two rows. */
+static void do_piece(struct idat *d, int k, unsigned char *scratch)
+{
+	struct piece *p = &d->p[k];
+	int y0 = k * d->rows, y1 = y0 + d->rows < d->im->h ? y0 + d->rows : d->im->h, y;
+	unsigned char *raw, *prev = scratch, *cur = scratch + d->rowbytes, *t;
+	size_t line = d->rowbytes + 1, cap;
+	z_stream zs;
+	int rc;
+
+	p->nraw = line * (size_t)(y1 - y0);
+	raw = malloc(p->nraw);
+	if (raw == NULL) {
+		p->failed = 1;
+		return;
+	}
+	if (y0 > 0)
+		get_row(d->im, d->depth, prev, y0 - 1);
+	for (y = y0; y < y1; y++) {
+		get_row(d->im, d->depth, cur, y);
+		paeth(raw + line * (size_t)(y - y0), cur, y > 0 ? prev : NULL, d->rowbytes, d->bpp);
+		t = prev;
+		prev = cur;
+		cur = t;
+	}
+	p->adler = adler32(adler32(0L, Z_NULL, 0), raw, (uInt)p->nraw);
+
+	memset(&zs, 0, sizeof zs);
+	if (deflateInit2(&zs, IDAT_LEVEL, Z_DEFLATED, -15, 8, IDAT_STRATEGY) != Z_OK) {
+		free(raw);
+		p->failed = 1;
+		return;
+	}
+	/* The bound is for a finished stream; a sync flush adds at most 6 bytes more. */
+	cap = deflateBound(&zs, (uLong)p->nraw) + 16;
+	p->z = malloc(cap);
+	if (p->z == NULL) {
+		deflateEnd(&zs);
+		free(raw);
+		p->failed = 1;
+		return;
+	}
+	zs.next_in = raw;
+	zs.avail_in = (uInt)p->nraw;
+	zs.next_out = p->z;
+	zs.avail_out = (uInt)cap;
+	rc = deflate(&zs, k == d->npieces - 1 ? Z_FINISH : Z_SYNC_FLUSH);
+	if (zs.avail_in != 0 || (k == d->npieces - 1 ? rc != Z_STREAM_END : rc != Z_OK))
+		p->failed = 1;
+	p->nz = cap - zs.avail_out;
+	deflateEnd(&zs);
+	free(raw);
+}
+
+static void *worker(void *arg)
+{
+	struct idat *d = arg;
+	unsigned char *scratch = malloc(2 * d->rowbytes);
+	int k;
+
+	for (;;) {
+		pthread_mutex_lock(&d->lock);
+		k = d->next < d->npieces ? d->next++ : -1;
+		pthread_mutex_unlock(&d->lock);
+		if (k < 0)
+			break;
+		if (scratch == NULL)
+			d->p[k].failed = 1;
+		else
+			do_piece(d, k, scratch);
+	}
+	free(scratch);
+	return NULL;
+}
+
+static void put32(unsigned char *b, uLong v)
+{
+	b[0] = (unsigned char)(v >> 24);
+	b[1] = (unsigned char)(v >> 16);
+	b[2] = (unsigned char)(v >> 8);
+	b[3] = (unsigned char)v;
+}
+
+/* put_chunk writes a chunk of the given type: head and body are its data, one after the other. */
+static int put_chunk(FILE *f, const char *name, const char *type, const unsigned char *head,
+		     size_t nhead, const unsigned char *body, size_t nbody, struct err *err)
+{
+	unsigned char b[8];
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	put32(b, (uLong)(nhead + nbody));
+	memcpy(b + 4, type, 4);
+	crc = crc32(crc, b + 4, 4);
+	if (nhead > 0)
+		crc = crc32(crc, head, (uInt)nhead);
+	if (nbody > 0)
+		crc = crc32(crc, body, (uInt)nbody);
+	if (io_put(f, b, 8, name, err) || (nhead > 0 && io_put(f, head, nhead, name, err)) ||
+	    (nbody > 0 && io_put(f, body, nbody, name, err)))
+		return -1;
+	put32(b, crc);
+	return io_put(f, b, 4, name, err);
+}
+
+int io_png_idat(FILE *f, const char *name, const struct image *im, int depth, int threads,
+		struct err *err)
+{
+	static const unsigned char zhead[2] = { 0x78, 0x01 };   /* deflate, 32 kB window, fastest */
+	struct idat d;
+	pthread_t *tid = NULL;
+	unsigned char tail[4];
+	uLong adler;
+	int i, started = 0, status = 0;
+
+	memset(&d, 0, sizeof d);
+	d.im = im;
+	d.depth = depth;
+	d.bpp = im->nch * depth / 8;
+	if (size_mul(&d.rowbytes, (size_t)im->w, (size_t)d.bpp))
+		return err_oom(err, name);
+	d.rows = (int)(PIECE_BYTES / (d.rowbytes + 1));
+	if (d.rows < 1)
+		d.rows = 1;
+	d.npieces = (im->h + d.rows - 1) / d.rows;
+	d.p = calloc((size_t)d.npieces, sizeof *d.p);
+	if (d.p == NULL)
+		return err_oom(err, name);
+	pthread_mutex_init(&d.lock, NULL);
+	if (threads > d.npieces)
+		threads = d.npieces;
+	if (threads > 1)
+		tid = malloc((size_t)(threads - 1) * sizeof *tid);
+	for (i = 0; tid != NULL && i < threads - 1; i++, started++)
+		if (pthread_create(&tid[i], NULL, worker, &d) != 0)
+			break;
+	worker(&d);
+	for (i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	free(tid);
+	pthread_mutex_destroy(&d.lock);
+
+	adler = adler32(0L, Z_NULL, 0);
+	for (i = 0; i < d.npieces && status == 0; i++) {
+		if (d.p[i].failed) {
+			status = err_oom(err, name);
+			break;
+		}
+		adler = i == 0 ? d.p[i].adler : adler32_combine(adler, d.p[i].adler, (z_off_t)d.p[i].nraw);
+		status = put_chunk(f, name, "IDAT", zhead, i == 0 ? 2 : 0, d.p[i].z, d.p[i].nz, err);
+	}
+	if (status == 0) {
+		put32(tail, adler);
+		status = put_chunk(f, name, "IDAT", NULL, 0, tail, 4, err) ||
+			 put_chunk(f, name, "IEND", NULL, 0, NULL, 0, err) ? -1 : 0;
+	}
+	for (i = 0; i < d.npieces; i++)
+		free(d.p[i].z);
+	free(d.p);
+	return status;
+}
