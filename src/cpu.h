@@ -25,6 +25,17 @@
 #define CPU_CLONES
 #endif
 
+/*
+ * CPU_VECTORIZE lets GCC vectorise a loop that its -O2 cost model ("very
+ * cheap": no loop that needs a remainder loop) would leave scalar, for the
+ * few loops where that is most of the time (PNG row filtering).
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CPU_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define CPU_VECTORIZE
+#endif
+
 /* Instruction-set levels, each including the ones below it. */
 enum cpu_level {
 	CPU_C = 0,        /* portable C */
