@@ -80,6 +80,10 @@ imfilter: $(OBJ)
 build/%.o: src/%.c | build
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The core table's timer (bench/core.c), linked with the program's objects.
+build/bench-core: bench/core.c $(LIBOBJ) | build
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIBOBJ) $(ALL_LDFLAGS) $(LIBS)
+
 build/tests/%: tests/%.c $(LIBOBJ) tests/check.h | build/tests
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(LIBOBJ) $(ALL_LDFLAGS) $(LIBS)
 
@@ -135,7 +139,7 @@ demo: imfilter
 # make bench: imfilter's engines and the peer tools side by side (bench/run.sh
 # says what is timed and which variables shorten it).  Missing peers are
 # installed first when possible; without root the bench runs without them.
-bench: imfilter
+bench: imfilter build/bench-core
 	@command -v vips >/dev/null && $(PYTHON) -c 'import cv2' 2>/dev/null || \
 		$(MAKE) --no-print-directory bench-deps || \
 		echo "make bench: going on without the peers that are missing" >&2

@@ -4,7 +4,8 @@
 # bench/data from samples/coffee.png), for a general (random, full-rank)
 # kernel and a Gaussian of each size.  Three tables:
 #   core     the convolution alone, in memory: each imfilter engine and auto
-#            (the engine time -v reports: decoding and encoding excluded) and
+#            (timed by bench/core.c in one process, taking turns; the time -v
+#            reports: decoding and encoding excluded) and
 #            OpenCV filter2D / sepFilter2D on float32 planes (timed inside
 #            Python around the calls only);
 #   PNG, JPEG  the whole command, file to file: imfilter, libvips (vips conv,
@@ -14,7 +15,7 @@
 # Every cell is the median of BENCH_REPS runs; a peer whose first run takes
 # longer than BENCH_SLOW seconds is run once, and one that does not finish
 # within BENCH_BUDGET seconds is stopped and its larger kernels skipped.
-#   BENCH_REPS     runs per cell (default 3)
+#   BENCH_REPS     runs per cell (default 5 for the core table, 3 for the others)
 #   BENCH_SIZES    kernel sizes (default "3 5 9 15 31 63 127")
 #   BENCH_KINDS    "general gaussian" (default) or one of them
 #   BENCH_ENGINES  imfilter engines for the core table (default: all, then auto)
@@ -32,6 +33,7 @@ R=bench/results
 mkdir -p "$D" "$R"
 IMF=${BENCH_IMFILTER:-./imfilter}
 reps=${BENCH_REPS:-3}
+core_reps=${BENCH_REPS:-5}
 sizes=${BENCH_SIZES:-"3 5 9 15 31 63 127"}
 kinds=${BENCH_KINDS:-"general gaussian"}
 tables=${BENCH_TABLES:-"core png jpeg"}
@@ -79,7 +81,7 @@ median() { grep -v '^-$' | sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "
 fmt() { awk -v x="$1" 'BEGIN {if (x == "-" || x == "") print "-"; else if (x < 1) printf "%.3f", x; else if (x < 10) printf "%.2f", x; else printf "%.1f", x}'; }
 # ratio A B: A / B as "N.NNx", or "-"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || a == "" || b == "" || b == 0) print "-"; else printf "%.2fx", a / b}'; }
-# faster A B: B faster than A? prints the smaller of two times or "-"
+# best A B: the smaller of two times, or the one that is not "-"
 best() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-") print b; else if (b == "-") print a; else print (a < b ? a : b)}'; }
 mpxs() { awk -v t="$1" -v m=$MPX 'BEGIN {if (t == "-") print "-"; else printf "%.0f", m / t}'; }
 
@@ -91,15 +93,6 @@ gspec() { echo "gaussian:$(awk "BEGIN {print $1 / 6}"),$1"; }
 estimate() {
 	"$IMF" --explain -e fft -k "$2" samples/camera.png -f pfm - 2>&1 > /dev/null |
 		awk -v e="$1" '$1 == e {print $2 * 3 * 24000000 / (512 * 512)}' | head -1
-}
-
-# core ENGINE KERNEL: imfilter's core time of one run (the engine time that
-# -v reports), from the PPM (whose decoding is a copy), output to /dev/null.
-core() {
-	"$IMF" -v -e "$1" -k "$2" -f pnm "$D/big.ppm" - 2> "$R/log" > /dev/null ||
-		{ echo -; return; }
-	sed -n 's/.*: \(engine\|deconvolve\) [a-z]*, \([0-9.]*\) s.*/\2/p' "$R/log" |
-		awk '{s += $1} END {if (NR) print s; else print "-"}'
 }
 
 # whole OUT CMD...: runs CMD (which writes OUT) under /usr/bin/time -v and
@@ -161,7 +154,7 @@ copy_s=${copy% *}
 copy_gb=${copy#* }
 echo "imfilter $("$IMF" --version | cut -d' ' -f2), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d)"
 echo "image 6000x4000 RGB (24 Mpx; decoded float planes 288 MB); OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset};" \
-	"peers:${peers:- none}; medians of $reps runs"
+	"peers:${peers:- none}; medians of $core_reps runs (core), $reps (whole command)"
 echo "copy of 288 MB with $(nproc) threads (bench/copy.c, STREAM-style): $(fmt "$copy_s") s, $copy_gb GB/s:" \
 	"the memory-traffic bound of a 3x3 core (read the planes once, write them once)"
 
@@ -174,8 +167,8 @@ for table in $tables; do
 		h="| kernel | k |"
 		s="|---|---:|"
 		for e in $engines; do h="$h $e |"; s="$s---:|"; done
-		h="$h Mpx/s |"
-		s="$s---:|"
+		h="$h auto/fastest | Mpx/s |"
+		s="$s---:|---:|"
 		case $peers in *opencv*) h="$h OpenCV | speed-up |"; s="$s---:|---:|" ;; esac
 		echo "$h"
 		echo "$s"
@@ -207,23 +200,34 @@ for table in $tables; do
 			if [ "$kind" = general ]; then spec=$D/k$k.kernel; else spec=$(gspec "$k"); fi
 			row="| $kind | $k |"
 			if [ "$table" = core ]; then
-				auto=-
+				auto=- fastest=-
+				# One process decodes the image once and times the engines
+				# taking turns, run after run, so that a change in the
+				# machine's load falls on all of them alike (bench/core.c).
+				run_e=
 				for e in $engines; do
 					est=$(estimate "$e" "$spec")
 					if [ "$e" != auto ] && [ -n "$est" ] && awk "BEGIN {exit !($est > $max_est)}"; then
-						row="$row (est. $(printf '%.0f' "$est") s) |"
+						echo "$est" > "$R/est.$e"
 						continue
 					fi
-					i=0
-					: > "$R/cells"
-					while [ $i -lt "$reps" ]; do core "$e" "$spec" >> "$R/cells"; i=$((i + 1)); done
-					t=$(median < "$R/cells")
-					[ "$e" = auto ] && auto=$t
+					rm -f "$R/est.$e"
+					run_e="$run_e $e"
+				done
+				build/bench-core "$D/big.ppm" "$spec" "$core_reps" "$(nproc)" $run_e > "$R/core.out"
+				for e in $engines; do
+					if [ -f "$R/est.$e" ]; then
+						row="$row (est. $(printf '%.0f' "$(cat "$R/est.$e")") s) |"
+						continue
+					fi
+					t=$(awk -v e="$e" '$1 == e {print $2}' "$R/core.out")
+					[ -n "$t" ] || t=-
+					if [ "$e" = auto ]; then auto=$t; else fastest=$(best "$fastest" "$t"); fi
 					row="$row $(fmt "$t") |"
 				done
-				row="$row $(mpxs "$auto") |"
+				row="$row $(ratio "$auto" "$fastest") | $(mpxs "$auto") |"
 				case $peers in *opencv*)
-					t=$($PY bench/cv.py core "$kind" "$k" "$D" "$D/big.png" "$reps" | median)
+					t=$($PY bench/cv.py core "$kind" "$k" "$D" "$D/big.png" "$core_reps" | median)
 					row="$row $(fmt "$t") | $(ratio "$t" "$auto") |"
 				esac
 				echo "$row"

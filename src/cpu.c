@@ -1,6 +1,8 @@
 /* cpu.c: the running CPU's vector instruction sets, for run-time dispatch. */
 #include "cpu.h"
 
+#include <unistd.h>
+
 /* The cap set by cpu_limit; only tests lower it, before any thread starts. */
 static enum cpu_level level_cap = CPU_AVX512;
 
@@ -26,6 +28,19 @@ enum cpu_level cpu_limit(enum cpu_level level)
 
 	level_cap = level;
 	return old;
+}
+
+long cpu_ring_bytes(void)
+{
+	long l2 = -1;
+
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+	l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+	if (l2 <= 0)
+		return 512L << 10;
+	l2 = l2 / 4 * 3;
+	return l2 < (256L << 10) ? 256L << 10 : l2 > (4L << 20) ? 4L << 20 : l2;
 }
 
 const char *cpu_level_name(enum cpu_level level)

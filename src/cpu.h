@@ -53,6 +53,14 @@ enum cpu_level {
 enum cpu_level cpu_level(void);
 enum cpu_level cpu_limit(enum cpu_level level);
 
+/*
+ * cpu_ring_bytes is how many bytes of source rows an engine's band should
+ * keep (its ring): three quarters of one core's L2 cache as the system
+ * reports it, or 512 kB when it does not say, within 256 kB and 4 MB.
+ * Rows read again for the next output row then come from L2.
+ */
+long cpu_ring_bytes(void);
+
 /* cpu_level_name is "c", "sse2", "avx2" or "avx512" (for -v and tests). */
 const char *cpu_level_name(enum cpu_level level);
 

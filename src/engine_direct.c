@@ -39,8 +39,7 @@
  * ay rows above and kh - 1 - ay below, kept per band in `saved`.
  */
 
-/* A strip's ring of source rows is kept under this many bytes (L2 is 1-2 MB a core). */
-#define DIRECT_RING_BYTES (512 * 1024)
+/* A strip's ring of source rows is kept under cpu_ring_bytes() (most of L2). */
 
 /* Pairs of rows are used up to this kernel height (the row pointers live on the stack). */
 #define PAIR_ROWS_MAX 1024
@@ -165,7 +164,7 @@ static int direct_inplace(const struct conv_job *job)
 static int direct_strip(const struct conv_job *job)
 {
 	long ow = job->out->w, kw = job->kw, kh = job->kh;
-	long fit = DIRECT_RING_BYTES / (long)sizeof(float) / (kh + 1) - (kw - 1);
+	long fit = cpu_ring_bytes() / (long)sizeof(float) / (kh + 1) - (kw - 1);
 
 	if (fit >= ow)
 		return (int)ow;

@@ -50,8 +50,7 @@
 #define SEP_RESIDUAL 1e-6
 #define SEP_GROWTH 8.0
 
-/* The rings of a strip are kept under this many bytes (L2 is 1-2 MB a core). */
-#define SEP_RING_BYTES (512 * 1024)
+/* The rings of a strip are kept under cpu_ring_bytes() (most of L2). */
 
 /*
  * sep_factor factors kernel k (kh x kw, row-major) into at most
@@ -269,7 +268,7 @@ static int sep_supports(const struct conv_job *job)
 static int sep_strip(const struct conv_job *job, int nterms)
 {
 	long ow = job->out->w;
-	long fit = SEP_RING_BYTES / (long)sizeof(float) /
+	long fit = cpu_ring_bytes() / (long)sizeof(float) /
 		   (((long)job->kh + 1) * (nterms > 0 ? nterms : 1));
 
 	if (fit >= ow)
