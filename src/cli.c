@@ -36,7 +36,7 @@ enum {
 	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
 	OPT_SHOW_KERNEL, OPT_MAX_PIXELS, OPT_SUFFIX, OPT_PROGRESS, OPT_QUIET,
 	OPT_LINEAR, OPT_ABS, OPT_OFFSET, OPT_DECONVOLVE, OPT_EXPLAIN, OPT_FFT_WISDOM,
-	OPT_EMIT_MATRIX, OPT_ACCEPT_DAMAGED
+	OPT_EMIT_MATRIX, OPT_ACCEPT_DAMAGED, OPT_PNG_COMPRESSION
 };
 
 /*
@@ -76,6 +76,7 @@ static const struct cli_opt {
 	{ "format", 1, 'f', "FMT", "output format png, jpeg, pnm or pfm (default: by extension)" },
 	{ "depth", 1, 'd', "BITS", "PNG/PNM output depth 8 or 16 (default: the input's)" },
 	{ "quality", 1, 'q', "N", "JPEG quality 1..100 (default 90)" },
+	{ "png-compression", 1, OPT_PNG_COMPRESSION, "L", "PNG deflate: fast (default, run-length) or zlib level 0..9 (smaller, slower)" },
 	{ "threads", 1, 'j', "N", "threads (default: all cores)" },
 	{ "max-pixels", 1, OPT_MAX_PIXELS, "N", "refuse images of more than N pixels (default 250000000)" },
 	{ "accept-damaged", 0, OPT_ACCEPT_DAMAGED, NULL, "decode a damaged JPEG (truncated, corrupt data) with a warning instead of refusing it" },
@@ -235,7 +236,7 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	struct kernel k;
 	struct err err = { 0 };
 	size_t i;
-	int c, status;
+	int c, status, level;
 
 	*sp++ = ':';
 	for (i = 0; i < N_OPTS; i++) {
@@ -328,6 +329,14 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 		case 'q':
 			if (parse_int(optarg, 1, 100, &cli->out.quality))
 				return usage_error("--quality %s: expected 1 to 100", optarg);
+			break;
+		case OPT_PNG_COMPRESSION:
+			if (strcmp(optarg, "fast") == 0)
+				cli->out.png_level = IO_PNG_FAST;
+			else if (parse_int(optarg, 0, 9, &level))
+				return usage_error("--png-compression %s: expected fast or 0 to 9", optarg);
+			else
+				cli->out.png_level = IO_PNG_LEVEL(level);
 			break;
 		case 'j':
 			if (parse_int(optarg, 1, 256, &cli->job.threads))

@@ -274,6 +274,7 @@ struct enc_params {
 	int depth;
 	int quality;
 	int threads;
+	int png_level;
 };
 
 static int resolve(const char *name, int by_ext, const struct image *im,
@@ -294,6 +295,10 @@ static int resolve(const char *name, int by_ext, const struct image *im,
 		return err_set(err, ERR_USAGE, "%s: bit depth %d is not supported (8 or 16)",
 			       name, p->depth);
 	p->threads = opts ? opts->threads : 0;
+	p->png_level = opts ? opts->png_level : IO_PNG_FAST;
+	if (p->png_level < IO_PNG_FAST || p->png_level > IO_PNG_LEVEL(9))
+		return err_set(err, ERR_USAGE, "%s: PNG compression level %d is out of range",
+			       name, p->png_level - 1);
 	p->quality = opts ? opts->quality : 0;
 	if (p->quality == 0)
 		p->quality = IO_DEFAULT_QUALITY;
@@ -307,7 +312,7 @@ static int encode(FILE *f, const char *name, const struct image *im,
 		  const struct enc_params *p, struct err *err)
 {
 	switch (p->format) {
-	case IO_PNG: return io_png_encode(f, name, im, p->depth, p->threads, err);
+	case IO_PNG: return io_png_encode(f, name, im, p->depth, p->threads, p->png_level, err);
 	case IO_JPEG: return io_jpeg_encode(f, name, im, p->quality, err);
 	case IO_PNM: return io_pnm_encode(f, name, im, p->depth, err);
 	case IO_PFM: return io_pfm_encode(f, name, im, err);

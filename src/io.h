@@ -64,7 +64,17 @@ struct io_write_opts {
 	int depth;              /* 8 or 16 for PNG/PNM; 0: the image's depth */
 	int quality;            /* JPEG quality 1..100; 0: 90 */
 	int threads;            /* threads an encoder may use (PNG); 0: 1 */
+	int png_level;          /* IO_PNG_FAST (0) or IO_PNG_LEVEL(n) */
 };
+
+/*
+ * PNG's default deflate, IO_PNG_FAST: zlib's run-length strategy at level
+ * 1, several times faster than level 6 for files a few percent larger
+ * (io_idat.c).  IO_PNG_LEVEL(n) is zlib's level n, 0..9, with its default
+ * strategy.
+ */
+#define IO_PNG_FAST 0
+#define IO_PNG_LEVEL(n) ((n) + 1)
 
 /*
  * io_write encodes im to path ("-" writes stdout).  A file is written to a

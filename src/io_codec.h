@@ -35,15 +35,16 @@ struct io_src {
  */
 int io_png_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  int threads, struct err *err);
+		  int threads, int level, struct err *err);
 
 /*
  * io_png_idat writes im's samples (depth 8 or 16, not interlaced) as the
  * IDAT chunks of a PNG whose header libpng wrote, then IEND: filtered
- * and deflated on up to `threads` threads, the same bytes for any count.
+ * and deflated on up to `threads` threads, the same bytes for any count;
+ * level is IO_PNG_FAST or IO_PNG_LEVEL(n) (io.h).
  */
 int io_png_idat(FILE *f, const char *name, const struct image *im, int depth, int threads,
-		struct err *err);
+		int level, struct err *err);
 
 int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_jpeg_encode(FILE *f, const char *name, const struct image *im,

@@ -333,7 +333,7 @@ struct png_enc {
 	png_structp png;
 	png_infop info;
 	const struct image *im;
-	int depth, threads;
+	int depth, threads, level;
 };
 
 static void write_file(png_structp png, png_bytep p, size_t n)
@@ -395,11 +395,11 @@ static int encode_run(struct png_enc *e)
 	 * Nothing of libpng's comes after IDAT: eXIf goes before it.
 	 */
 	png_write_info(e->png, e->info);
-	return io_png_idat(e->f, e->msg.name, im, e->depth, e->threads, e->msg.err);
+	return io_png_idat(e->f, e->msg.name, im, e->depth, e->threads, e->level, e->msg.err);
 }
 
 int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  int threads, struct err *err)
+		  int threads, int level, struct err *err)
 {
 	struct png_enc e;
 	int rc;
@@ -411,6 +411,7 @@ int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 	e.im = im;
 	e.depth = depth;
 	e.threads = threads > 0 ? threads : 1;
+	e.level = level;
 	e.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e.msg, on_error, on_warning);
 	if (e.png != NULL)
 		e.info = png_create_info_struct(e.png);

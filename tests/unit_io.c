@@ -141,7 +141,7 @@ static int img_same_bits(const struct image *a, const struct image *b)
 static int round_trip(const struct image *im, const char *name, enum io_format f,
 		      int depth, int quality, struct image *out, struct err *err)
 {
-	struct io_write_opts o = { f, depth, quality, 3 };
+	struct io_write_opts o = { f, depth, quality, 3, IO_PNG_FAST };
 
 	err_clear(err);
 	memset(out, 0, sizeof *out);
@@ -356,7 +356,7 @@ static void test_png_pieces(void)
 				continue;
 			}
 			for (t = 0; t < 3; t++) {
-				struct io_write_opts o = { IO_PNG, depth, 0, threads[t] };
+				struct io_write_opts o = { IO_PNG, depth, 0, threads[t], IO_PNG_FAST };
 
 				snprintf(fn, sizeof fn, "pieces%d_%d_%d.png", depth, nch, threads[t]);
 				if (t == 0)
@@ -381,6 +381,38 @@ static void test_png_pieces(void)
 		}
 	check(ok, "png: rows in parallel pieces read back exactly, the same bytes for any threads",
 	      "%s", detail);
+
+	/* Every --png-compression level reads back exactly; 9 is smaller than 1, 0 stores. */
+	{
+		static const int levels[] = { IO_PNG_FAST, IO_PNG_LEVEL(0), IO_PNG_LEVEL(1),
+					      IO_PNG_LEVEL(6), IO_PNG_LEVEL(9) };
+		long size[5] = { 0 };
+		struct image im = { 0 }, back = { 0 };
+		struct err err = { 0 };
+		char fn[32];
+		int i;
+
+		ok = make_image(&im, 700, 500, 3, fn_k255) == 0;
+		detail[0] = '\0';
+		for (i = 0; ok && i < 5; i++) {
+			struct io_write_opts o = { IO_PNG, 8, 0, 2, levels[i] };
+
+			snprintf(fn, sizeof fn, "level%d.png", i);
+			err_clear(&err);
+			if (io_write(tmp(fn), &im, &o, &err) || io_read(tmp(fn), &back, &err) ||
+			    img_diff(&im, &back, 3, NULL) != 0.0) {
+				note(detail, sizeof detail, " %s: %s;", fn, err.msg);
+				ok = 0;
+			}
+			size[i] = file_size(tmp(fn));
+			img_free(&back);
+		}
+		img_free(&im);
+		check(ok && size[1] > 700L * 500 * 3 && size[4] < size[2],
+		      "png: compression levels fast, 0, 1, 6, 9 read back exactly (0 stores, 9 < 1)",
+		      "sizes %ld %ld %ld %ld %ld;%s", size[0], size[1], size[2], size[3], size[4],
+		      detail);
+	}
 }
 
 static void test_round_trip_pfm(void)
@@ -503,7 +535,7 @@ static void test_jpeg(void)
 {
 	struct image im = { 0 }, back = { 0 }, noise = { 0 };
 	struct err err = { 0 };
-	struct io_write_opts lo = { IO_JPEG, 0, 20, 1 }, hi = { IO_JPEG, 0, 90, 1 };
+	struct io_write_opts lo = { IO_JPEG, 0, 20, 1, IO_PNG_FAST }, hi = { IO_JPEG, 0, 90, 1, IO_PNG_FAST };
 	double mx = INFINITY, mean = INFINITY;
 	long s_lo, s_hi;
 	int rc;
@@ -1141,8 +1173,8 @@ static void test_write_errors(void)
 {
 	struct image im = { 0 }, wide = { 0 };
 	struct err err = { 0 };
-	struct io_write_opts png = { IO_PNG, 0, 0, 1 }, none = { IO_NONE, 0, 0, 1 };
-	struct io_write_opts d12 = { IO_PNG, 12, 0, 1 }, q101 = { IO_JPEG, 0, 101, 1 };
+	struct io_write_opts png = { IO_PNG, 0, 0, 1, IO_PNG_FAST }, none = { IO_NONE, 0, 0, 1, IO_PNG_FAST };
+	struct io_write_opts d12 = { IO_PNG, 12, 0, 1, IO_PNG_FAST }, q101 = { IO_JPEG, 0, 101, 1, IO_PNG_FAST };
 	struct stat st;
 	char path[256];
 	int rc;
@@ -1183,7 +1215,7 @@ static void test_write_errors(void)
 	write_bytes(tmp("keep.jpg"), "original", 8);
 	err_clear(&err);
 	if (img_alloc(&wide, 70000, 1, 3, &err) == 0) {
-		struct io_write_opts jpg = { IO_JPEG, 0, 90, 1 };
+		struct io_write_opts jpg = { IO_JPEG, 0, 90, 1, IO_PNG_FAST };
 
 		rc = io_write(tmp("keep.jpg"), &wide, &jpg, &err);
 		check(rc == -1 && err.cls == ERR_DATA && file_is(tmp("keep.jpg"), "original") &&
@@ -1230,7 +1262,7 @@ static int child_write_limited(const char *path, int use_handler)
 		struct rlimit rl;
 		struct image im = { 0 };
 		struct err err = { 0 };
-		struct io_write_opts o = { IO_PNM, 16, 0, 1 };
+		struct io_write_opts o = { IO_PNM, 16, 0, 1, IO_PNG_FAST };
 		int rc;
 
 		if (make_image(&im, 300, 300, 3, fn_noise))
@@ -1281,7 +1313,7 @@ static int child_write_stdout(int fd, const char *want)
 	if (pid == 0) {
 		struct image im;
 		struct err err = { 0 };
-		struct io_write_opts o = { IO_PNM, 8, 0, 1 };
+		struct io_write_opts o = { IO_PNM, 8, 0, 1, IO_PNG_FAST };
 		int rc;
 
 		signal(SIGPIPE, SIG_IGN);
@@ -1302,7 +1334,7 @@ static void test_stdout(void)
 {
 	struct image im = { 0 };
 	struct err err = { 0 };
-	struct io_write_opts o = { IO_PNM, 8, 0, 1 }, none = { IO_NONE, 0, 0, 1 };
+	struct io_write_opts o = { IO_PNM, 8, 0, 1, IO_PNG_FAST }, none = { IO_NONE, 0, 0, 1, IO_PNG_FAST };
 	int saved, fd, rc, p[2];
 	long n;
 

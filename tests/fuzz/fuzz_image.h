@@ -49,7 +49,7 @@ static void fuzz_encode(const struct image *im)
 
 	if (f == NULL)
 		return;
-	if (io_png_encode(f, "fuzz.png", im, im->depth > 8 ? 16 : 8, 1, &err) != 0 &&
+	if (io_png_encode(f, "fuzz.png", im, im->depth > 8 ? 16 : 8, 1, 0, &err) != 0 &&
 	    err.cls == ERR_NONE)
 		abort();
 	err_clear(&err);
