@@ -6,7 +6,9 @@
  *
  * For each of REPS rounds, every ENGINE ("auto" for the planner) filters
  * a fresh copy of the decoded image with SPEC, one after the other, so
- * that a change in the machine's load falls on all of them alike.  The
+ * that a change in the machine's load falls on all of them alike; each
+ * round starts one engine further on, so that none always follows the
+ * same one (an FFT's or an sgemm's traces in the caches).  The
  * time is job_filter's, as -v reports it: planning, the engine on every
  * plane, and bias; decoding, the copy and encoding are left out.  Prints
  * one line per engine: its name and the median of its times in seconds,
@@ -59,7 +61,7 @@ int main(int argc, char **argv)
 	struct kernel k, *kp = &k;
 	struct err err = { 0 };
 	double t[MAX_ENGINES][MAX_REPS], t0;
-	int ok[MAX_ENGINES], reps, threads, ne, e, r;
+	int ok[MAX_ENGINES], reps, threads, ne, e, r, i;
 
 	if (argc < 6 || argc - 5 > MAX_ENGINES) {
 		fprintf(stderr, "usage: core IMAGE SPEC REPS THREADS ENGINE...\n");
@@ -84,9 +86,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "core: no engine %s\n", argv[5 + e]);
 	}
 	for (r = 0; r < reps; r++)
-		for (e = 0; e < ne; e++) {
+		for (i = 0; i < ne; i++) {
 			struct job_opts opts;
 
+			e = (i + r) % ne;
 			if (!ok[e])
 				continue;
 			memset(&opts, 0, sizeof opts);

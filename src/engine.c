@@ -38,10 +38,20 @@ static const struct engine *const engines[] = {
  * Checked with two threads on the machine at rest, 24 megapixels, k = 3,
  * 5, 9, 15, 31, 63, 127: every estimate of direct and fft within 12% of
  * the measured time, and the cheapest estimate the fastest engine each time.
+ *
+ * Refreshed from make bench's core table (bench/core.c: the whole of
+ * job_filter on three 6000x4000 planes, two threads, median of 5) once the
+ * direct and separable engines wrote in place and sized their rings from
+ * L2: direct's and separable's px and tap are fitted to k = 3 .. 127 (within
+ * 10%, 15% at k = 3); fft's px is what the engine took beyond the
+ * transform model, about 0.055 s a plane whatever k (3 to 127): the
+ * output plane's allocation and page faults, and the tiles' gathers and
+ * writes.
  */
 const struct eng_costs eng_costs = {
 	/*
-	 * direct and separable: a timing driver linked with the objects ran
+	 * direct and separable (first fitted as follows; see above for the
+	 * refresh): a timing driver linked with the objects ran
 	 * each engine in memory on a 6000x4000 plane of random samples, with
 	 * one thread (CPU time, median of 5 runs; AVX-512 code), for general
 	 * kernels k = 1, 3, 5, 9, 15, 31 (direct) and Gaussians k = 3 .. 127
@@ -55,13 +65,13 @@ const struct eng_costs eng_costs = {
 	 * Banks' combine is one more pass over each kernel's row.
 	 */
 	.direct = {
-		.tap = 0.016e-9,
-		.px = 0.62e-9,
+		.tap = 0.018e-9,
+		.px = 0.55e-9,
 		.combine = 0.3e-9,
 	},
 	.separable = {
-		.tap = 0.029e-9,
-		.px = 0.55e-9,
+		.tap = 0.036e-9,
+		.px = 0.58e-9,
 		.combine = 0.3e-9,
 	},
 	.fft = {
@@ -75,6 +85,7 @@ const struct eng_costs eng_costs = {
 		.other_ns = 0.7,
 		.kernel_row = 80e-9,
 		.setup = 2e-4,
+		.px = 4.5e-9,
 		.par_eff = 0.95,
 	},
 	/*

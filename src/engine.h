@@ -88,6 +88,7 @@ struct eng_costs {
 		double other_ns;     /* any other side (one tile for a small image) */
 		double kernel_row;   /* per kept tile row and kernel */
 		double setup;        /* plans and allocation, once per run */
+		double px;           /* per output sample: the plane, tiles in and out */
 		double par_eff;      /* speed of each of several threads, relative to one */
 	} fft;
 	struct {

@@ -397,7 +397,8 @@ static int geom_eval(const struct conv_job *job, int nh, int nw, int threads,
 	per_tile = pair_cost(nh, nw) * (1 + nk) / 2 + nk * ec->fft.kernel_row * g->vh;
 	rounds = ceil(tiles / g->nb);
 	g->cost = ec->fft.setup + nk * pair_cost(nh, nw) / 2 +
-		  rounds * per_tile / (g->nb > 1 ? ec->fft.par_eff : 1);
+		  rounds * per_tile / (g->nb > 1 ? ec->fft.par_eff : 1) +
+		  ec->fft.px * job->out->w * job->out->h / g->nb;
 	return 0;
 }
 
