@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jpeglib.h>
+
 #include "check.h"
 #include "err.h"
 #include "image.h"
@@ -413,6 +415,76 @@ static void test_png_pieces(void)
 		      "sizes %ld %ld %ld %ld %ld;%s", size[0], size[1], size[2], size[3], size[4],
 		      detail);
 	}
+}
+
+/*
+ * write_many_scans writes a 32x32 RGB progressive JPEG of 1 + 3 * 63 * 6
+ * = 1135 valid scans: the DC of all components, then each AC coefficient
+ * of each component alone, first at Al 5 and refined bit by bit to 0.
+ * (cjpeg and jpegtran stop at 100 scans; the library takes any valid
+ * script.)
+ */
+static int write_many_scans(const char *path)
+{
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr jerr;
+	static jpeg_scan_info scans[1 + 3 * 63 * 6];
+	unsigned char row[32 * 3];
+	JSAMPROW rp = row;
+	FILE *f = fopen(path, "wb");
+	int n = 0, comp, k, al, x;
+
+	if (f == NULL)
+		return -1;
+	scans[n].comps_in_scan = 3;
+	for (comp = 0; comp < 3; comp++)
+		scans[n].component_index[comp] = comp;
+	scans[n].Ss = scans[n].Se = scans[n].Ah = scans[n].Al = 0;
+	n++;
+	for (comp = 0; comp < 3; comp++)
+		for (k = 1; k < 64; k++)
+			for (al = 5; al >= 0; al--, n++) {
+				scans[n].comps_in_scan = 1;
+				scans[n].component_index[0] = comp;
+				scans[n].Ss = scans[n].Se = k;
+				scans[n].Ah = al == 5 ? 0 : al + 1;
+				scans[n].Al = al;
+			}
+	c.err = jpeg_std_error(&jerr);
+	jpeg_create_compress(&c);
+	jpeg_stdio_dest(&c, f);
+	c.image_width = c.image_height = 32;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	c.scan_info = scans;
+	c.num_scans = n;
+	jpeg_start_compress(&c, TRUE);
+	for (x = 0; x < 32 * 3; x++)
+		row[x] = (unsigned char)(x * 7);
+	while (c.next_scanline < 32)
+		jpeg_write_scanlines(&c, &rp, 1);
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* A progressive JPEG of more than 1000 scans is refused, quickly, before it costs a pass each. */
+static void test_jpeg_scan_limit(void)
+{
+	struct image im = { 0 };
+	struct err err = { 0 };
+	int rc;
+
+	if (write_many_scans(tmp("many.jpg"))) {
+		check(0, "jpeg: more than 1000 scans refused", "cannot write %s", tmp("many.jpg"));
+		return;
+	}
+	rc = io_read(tmp("many.jpg"), &im, &err);
+	check(rc == -1 && err.cls == ERR_DATA && strstr(err.msg, "more than 1000 scans") != NULL,
+	      "jpeg: a file of 1135 valid scans is refused (more than 1000)", "rc %d: %s", rc,
+	      err.msg);
+	img_free(&im);
 }
 
 static void test_round_trip_pfm(void)
@@ -1393,6 +1465,7 @@ int main(void)
 	test_jpeg();
 	test_clamp_round();
 	test_bad_inputs();
+	test_jpeg_scan_limit();
 	test_pnm_header_forms();
 	test_open_errors();
 	test_stdout();
