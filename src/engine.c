@@ -264,6 +264,18 @@ void eng_band(int n, int rows, int i, int *y0, int *y1)
 	*y1 = (int)((long long)rows * (i + 1) / n);
 }
 
+long eng_halo_row(const struct conv_job *job, int y0, int y1, int s)
+{
+	return s < job->ay ? (long)y0 - job->ay + s : (long)y1 + (s - job->ay);
+}
+
+long eng_halo_slot(const struct conv_job *job, int y0, int y1, long v)
+{
+	if (v >= y0 && v < y1)
+		return -1;
+	return v < y0 ? v - ((long)y0 - job->ay) : job->ay + (v - y1);
+}
+
 int eng_parallel(int threads, int rows,
 		 int (*fn)(void *ctx, int y0, int y1, int band), void *ctx)
 {

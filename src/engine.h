@@ -176,4 +176,16 @@ int eng_parallel(int threads, int rows,
  */
 void eng_band(int n, int rows, int i, int *y0, int *y1);
 
+/*
+ * Working in place, a band of output rows [y0, y1) reads the extended
+ * source rows y0 - ay .. y1 - ay + kh - 2.  Its own rows it reads before
+ * it overwrites them; the others, its halo (ay rows above y0 and
+ * kh - 1 - ay from y1 on), other bands or the border rule may overwrite
+ * first, so an engine copies them before any band starts.  The halo has
+ * kh - 1 rows; eng_halo_row is extended row number s of it (s < kh - 1),
+ * and eng_halo_slot is the s of extended row v, or -1 for the band's own.
+ */
+long eng_halo_row(const struct conv_job *job, int y0, int y1, int s);
+long eng_halo_slot(const struct conv_job *job, int y0, int y1, long v);
+
 #endif

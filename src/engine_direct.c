@@ -74,11 +74,9 @@ static float *ring_row(const struct direct_ctx *ctx, float *ring, long v)
  */
 static float *src_row(const struct direct_ctx *ctx, const struct direct_band *bd, long v)
 {
-	if (ctx->inplace && v < bd->y0)
-		return bd->saved + (size_t)(v - (bd->y0 - ctx->job->ay)) * ctx->rs;
-	if (ctx->inplace && v >= bd->y1)
-		return bd->saved + (size_t)(ctx->job->ay + (v - bd->y1)) * ctx->rs;
-	return ring_row(ctx, bd->ring, v);
+	long s = ctx->inplace ? eng_halo_slot(ctx->job, bd->y0, bd->y1, v) : -1;
+
+	return s >= 0 ? bd->saved + (size_t)s * ctx->rs : ring_row(ctx, bd->ring, v);
 }
 
 static int direct_band_run(void *arg, int y0, int y1, int band)
@@ -108,7 +106,7 @@ static int direct_band_run(void *arg, int y0, int y1, int band)
 			if (next < top)
 				next = top;
 			for (v = next; v < top + kh + pair; v++)
-				if (!ctx->inplace || (v >= bd->y0 && v < bd->y1))
+				if (!ctx->inplace || eng_halo_slot(job, bd->y0, bd->y1, v) < 0)
 					eng_pad_row(job, v, (long)x0 - job->ax, (long)n + kw - 1,
 						    ring_row(ctx, bd->ring, v));
 			next = top + kh + pair;
@@ -184,25 +182,21 @@ static double direct_cost(const struct conv_job *job)
 
 /*
  * save_rows prepares band b of nb for working in place: its rows, and
- * copies of the extended rows it reads that are not its own (see the top
- * of this file), taken before any band writes.  rs is the slot stride.
+ * copies of its halo (engine.h), taken before any band writes.  rs is the
+ * slot stride.
  */
 static int save_rows(struct direct_ctx *ctx, struct direct_band *bd, int nb, int b, size_t rs)
 {
 	const struct conv_job *job = ctx->job;
-	long v, below = (long)job->kh - 1 - job->ay;
-	size_t slots = (size_t)job->kh;
+	int s;
 
 	eng_band(nb, job->out->h, b, &bd->y0, &bd->y1);
-	bd->saved = plane_aligned_alloc(slots * rs);
+	bd->saved = plane_aligned_alloc((size_t)job->kh * rs);
 	if (bd->saved == NULL)
 		return -1;
-	for (v = (long)bd->y0 - job->ay; v < bd->y0; v++)
-		eng_pad_row(job, v, -(long)job->ax, (long)job->out->w + job->kw - 1,
-			    bd->saved + (size_t)(v - (bd->y0 - job->ay)) * rs);
-	for (v = bd->y1; v < bd->y1 + below; v++)
-		eng_pad_row(job, v, -(long)job->ax, (long)job->out->w + job->kw - 1,
-			    bd->saved + (size_t)(job->ay + (v - bd->y1)) * rs);
+	for (s = 0; s < job->kh - 1; s++)
+		eng_pad_row(job, eng_halo_row(job, bd->y0, bd->y1, s), -(long)job->ax,
+			    (long)job->out->w + job->kw - 1, bd->saved + (size_t)s * rs);
 	return 0;
 }
 

@@ -157,7 +157,7 @@ static float *ring_row(const struct sep_ctx *ctx, float *ring, int t, long v)
 /* own_row says whether extended source row v goes through band bd's rings. */
 static int own_row(const struct sep_ctx *ctx, const struct sep_band *bd, long v)
 {
-	return !ctx->inplace || (v >= bd->y0 && v < bd->y1);
+	return !ctx->inplace || eng_halo_slot(ctx->job, bd->y0, bd->y1, v) < 0;
 }
 
 /*
@@ -166,13 +166,11 @@ static int own_row(const struct sep_ctx *ctx, const struct sep_band *bd, long v)
  */
 static float *term_row(const struct sep_ctx *ctx, const struct sep_band *bd, int t, long v)
 {
-	const long kh = ctx->job->kh, ay = ctx->job->ay;
-	size_t slot;
+	long s = ctx->inplace ? eng_halo_slot(ctx->job, bd->y0, bd->y1, v) : -1;
 
-	if (own_row(ctx, bd, v))
+	if (s < 0)
 		return ring_row(ctx, bd->ring, t, v);
-	slot = (size_t)(v < bd->y0 ? v - (bd->y0 - ay) : ay + (v - bd->y1));
-	return bd->saved + ((size_t)t * kh + slot) * ctx->rs;
+	return bd->saved + ((size_t)t * ctx->job->kh + (size_t)s) * ctx->rs;
 }
 
 /* hpass extends source row v (columns x0 - ax on) and runs every term's horizontal pass. */
@@ -351,23 +349,20 @@ static void sep_free(struct sep_ctx *ctx, int nb)
 
 /*
  * save_rows prepares band b of nb for working in place: its rows, and the
- * horizontal passes of the rows it reads outside them, taken before any
- * band writes (ay rows above y0, kh - 1 - ay below y1).
+ * horizontal passes of its halo (engine.h), taken before any band writes.
  */
 static int save_rows(struct sep_ctx *ctx, struct sep_band *bd, int nb, int b)
 {
 	const struct conv_job *job = ctx->job;
-	long v;
+	int s;
 
 	eng_band(nb, job->out->h, b, &bd->y0, &bd->y1);
 	bd->saved = plane_aligned_alloc((size_t)(ctx->nterms > 0 ? ctx->nterms : 1) *
 					(size_t)job->kh * ctx->rs);
 	if (bd->saved == NULL)
 		return -1;
-	for (v = (long)bd->y0 - job->ay; v < bd->y0; v++)
-		hpass(ctx, bd, v, 0, job->out->w);
-	for (v = bd->y1; v < (long)bd->y1 + job->kh - 1 - job->ay; v++)
-		hpass(ctx, bd, v, 0, job->out->w);
+	for (s = 0; s < job->kh - 1; s++)
+		hpass(ctx, bd, eng_halo_row(job, bd->y0, bd->y1, s), 0, job->out->w);
 	return 0;
 }
 
