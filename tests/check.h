@@ -31,6 +31,25 @@ int check(int ok, const char *name, const char *fmt, ...)
 	return ok;
 }
 
+/*
+ * rnd is a small deterministic generator (xorshift64), uniform in [0, 1),
+ * so that a failure reproduces exactly.  It starts from CHECK_RNG_SEED,
+ * which a test may define before including this file.
+ */
+#ifndef CHECK_RNG_SEED
+#define CHECK_RNG_SEED 0x2545f4914f6cdd1dULL
+#endif
+
+static inline double rnd(void)
+{
+	static unsigned long long state = CHECK_RNG_SEED;
+
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return (double)(state >> 11) / 9007199254740992.0;
+}
+
 static inline int check_exit(void)
 {
 	return check_failures ? 1 : 0;

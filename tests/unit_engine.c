@@ -4,22 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CHECK_RNG_SEED 0x9e3779b97f4a7c15ULL
 #include "check.h"
 #include "cpu.h"
 #include "engine.h"
 #include "engine_fft.h"
 #include "ref.h"
-
-/* A small deterministic generator, so a failure reproduces exactly. */
-static unsigned long long rng_state = 0x9e3779b97f4a7c15ULL;
-
-static double rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) / 9007199254740992.0;
-}
 
 enum shape { SAME, SAME_EVEN_ALT, FULL, VALID, NSHAPES };
 static const char *shape_names[] = { "same", "same(origin k-1-k/2)", "full", "valid" };

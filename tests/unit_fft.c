@@ -18,16 +18,6 @@
  */
 static int quick;
 
-static unsigned long long rng_state = 0x2545f4914f6cdd1dULL;
-
-static double rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) / 9007199254740992.0;
-}
-
 struct tcase {
 	struct plane in, out;
 	struct conv_job job;

@@ -11,17 +11,6 @@
 #include "job.h"
 #include "kernel.h"
 
-/* A small deterministic generator, so a failure reproduces exactly. */
-static unsigned long long rng_state = 0x2545f4914f6cdd1dULL;
-
-static double rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) / 9007199254740992.0;
-}
-
 struct size2 { int w, h; };
 
 static const struct size2 img_sizes[] = { { 1, 1 }, { 1, 7 }, { 7, 1 }, { 13, 9 }, { 31, 17 } };

@@ -9,16 +9,6 @@
 #include "engine_toeplitz.h"
 #include "ref.h"
 
-static unsigned long long rng_state = 0x2545f4914f6cdd1dULL;
-
-static double rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) / 9007199254740992.0;
-}
-
 /* A test job owns its planes and weights. */
 struct tjob {
 	struct plane in, out;

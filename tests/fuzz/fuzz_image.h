@@ -62,7 +62,7 @@ static void fuzz_encode(const struct image *im)
 static void fuzz_decode(fuzz_decoder dec, const uint8_t *data, size_t size)
 {
 	static const char name[] = "fuzz.img";
-	struct io_src src = { data, size, name, FUZZ_MAX_PIXELS };
+	struct io_src src = { .buf = data, .n = size, .name = name, .max_pixels = FUZZ_MAX_PIXELS };
 	struct image im;
 	struct err err = { 0 };
 
