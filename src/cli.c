@@ -18,12 +18,12 @@
 #include "deconv.h"
 #include "engine.h"
 #include "engine_fft.h"
-#include "engine_toeplitz.h"
 #include "err.h"
 #include "image.h"
 #include "io.h"
 #include "job.h"
 #include "kernel.h"
+#include "layer.h"
 
 #ifndef IMF_VERSION
 #define IMF_VERSION "0"
@@ -36,7 +36,8 @@ enum {
 	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
 	OPT_SHOW_KERNEL, OPT_MAX_PIXELS, OPT_SUFFIX, OPT_PROGRESS, OPT_QUIET,
 	OPT_LINEAR, OPT_ABS, OPT_OFFSET, OPT_DECONVOLVE, OPT_EXPLAIN, OPT_FFT_WISDOM,
-	OPT_EMIT_MATRIX, OPT_ACCEPT_DAMAGED, OPT_PNG_COMPRESSION
+	OPT_EMIT_MATRIX, OPT_ACCEPT_DAMAGED, OPT_PNG_COMPRESSION, OPT_STRIDE, OPT_DILATION,
+	OPT_TRANSPOSE
 };
 
 /*
@@ -65,6 +66,9 @@ static const struct cli_opt {
 	{ "border", 1, 'b', "MODE", "zero, const=V, clamp, reflect (default), mirror, wrap" },
 	{ "shape", 1, 's', "SHAPE", "same (default), full or valid, as MATLAB conv2" },
 	{ "correlate", 0, OPT_CORRELATE, NULL, "slide the kernel unflipped (correlation)" },
+	{ "stride", 1, OPT_STRIDE, "S[,SY]", "move the kernel S columns (SY rows) at a time: an S times smaller output" },
+	{ "dilation", 1, OPT_DILATION, "D[,DY]", "spread the kernel's taps D columns (DY rows) apart" },
+	{ "transpose", 0, OPT_TRANSPOSE, NULL, "apply the transposed (adjoint) convolution; with --stride S it upsamples S times" },
 	{ "deconvolve", 1, OPT_DECONVOLVE, "M", "divide the kernel out: wiener[:NSR] (0.01) or rl[:ITERATIONS] (30)" },
 	{ "scale", 1, OPT_SCALE, "S", "divide every sum by S, or by the kernel's sum with 'auto'" },
 	{ "bias", 1, OPT_BIAS, "B", "add B to every result (0..1 range)" },
@@ -190,6 +194,23 @@ static int parse_int(const char *s, int lo, int hi, int *v)
 	return 0;
 }
 
+/* parse_pair reads "N" or "N,M" (x then y; N alone for both), each 1 to hi. */
+static int parse_pair(const char *s, int hi, int v[2])
+{
+	const char *comma = strchr(s, ',');
+	char buf[32];
+	size_t n = comma ? (size_t)(comma - s) : strlen(s);
+
+	if (n >= sizeof buf)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (parse_int(buf, 1, hi, &v[0]))
+		return -1;
+	v[1] = v[0];
+	return comma != NULL ? parse_int(comma + 1, 1, hi, &v[1]) : 0;
+}
+
 /* parse_deconvolve reads METHOD[:PARAM] for --deconvolve into job. */
 static int parse_deconvolve(const char *s, struct job_opts *job)
 {
@@ -294,6 +315,19 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_CORRELATE:
 			cli->job.correlate = 1;
+			break;
+		case OPT_STRIDE:
+			if (parse_pair(optarg, KERN_MAX_SIDE, cli->job.stride))
+				return usage_error("--stride %s: expected S or S,SY, each 1 to %d",
+						   optarg, KERN_MAX_SIDE);
+			break;
+		case OPT_DILATION:
+			if (parse_pair(optarg, KERN_MAX_SIDE, cli->job.dilation))
+				return usage_error("--dilation %s: expected D or D,DY, each 1 to %d",
+						   optarg, KERN_MAX_SIDE);
+			break;
+		case OPT_TRANSPOSE:
+			cli->job.transpose = 1;
 			break;
 		case OPT_SCALE:
 			cli->scale_set = 1;
@@ -472,10 +506,19 @@ static void install_signals(void)
 	signal(SIGXFSZ, SIG_IGN);
 }
 
+/* What write_matrix needs: the kernel, the options, the input's size. */
+struct matrix_ctx {
+	const struct cli *cli;
+	const struct kernel *k;
+	const struct image *im;
+};
+
 static int write_matrix(FILE *f, const char *name, void *ctx, struct err *err)
 {
+	const struct matrix_ctx *m = ctx;
+
 	(void)name;
-	return toeplitz_emit_matrix(f, ctx, err);
+	return layer_emit_matrix(f, m->k, m->im->w, m->im->h, m->im->nch, &m->cli->job, err);
 }
 
 /*
@@ -504,25 +547,22 @@ static int read_input(const struct cli *cli, const char *path, struct image *im,
 static int emit_matrix(struct cli *cli, const struct kernel *k)
 {
 	struct image im;
-	struct conv_job job;
-	struct plane in = { 0 }, out = { 0 };
 	struct err err = { 0 };
-	float *wt = NULL;
+	struct matrix_ctx ctx = { cli, k, &im };
+	double bias = k->bias;
+	int b;
 
 	memset(&im, 0, sizeof im);
-	if (k->bias != 0)
+	for (b = 0; k->nin > 0 && !k->combined && b < k->n / k->nin; b++)
+		if (k->biases[b] != 0)
+			bias = k->biases[b];
+	if (bias != 0)
 		err_set(&err, ERR_USAGE, "--emit-matrix: the kernel's bias %g makes the map affine, "
-			"not linear (use --bias 0)", k->bias);
-	else if (read_input(cli, cli->input, &im, &err) == 0 &&
-		 job_prepare(&job, &wt, k, im.w, im.h, &cli->job, &out.w, &out.h, &err) == 0) {
-		in.w = im.w;
-		in.h = im.h;
-		job.in = &in;
-		job.out = &out;
+			"not linear (use --bias 0)", bias);
+	else if (read_input(cli, cli->input, &im, &err) == 0) {
 		install_signals();
-		io_write_atomic(cli->emit_matrix, write_matrix, &job, &err);
+		io_write_atomic(cli->emit_matrix, write_matrix, &ctx, &err);
 	}
-	free(wt);
 	img_free(&im);
 	return err.cls != ERR_NONE ? report(&err) : 0;
 }
@@ -582,8 +622,18 @@ static int filter_file(struct run *r, const char *input, const char *output,
 	/* Float (PFM) samples are taken to be linear already; the others are sRGB. */
 	if (cli->linear && im.depth != 32)
 		color_to_linear(&im);
-	if (job_filter(&im, r->kernels, cli->nkernels, &job, &err) ||
-	    job_channels(job.channels, im.nch, &mask, &err))
+	if (job_filter(&im, r->kernels, cli->nkernels, &job, &err)) {
+		/* A kernel that does not fit this image: name the image. */
+		if (err.cls == ERR_DATA) {
+			char msg[sizeof err.msg];
+
+			snprintf(msg, sizeof msg, "%s", err.msg);
+			snprintf(err.msg, sizeof err.msg, "%.200s: %.300s",
+				 strcmp(input, "-") == 0 ? "<stdin>" : input, msg);
+		}
+		goto done;
+	}
+	if (job_channels(job.channels, im.nch, &mask, &err))
 		goto done;
 	color_finish(&im, mask, cli->absval, (float)cli->offset);
 	if (cli->linear && out.format != IO_PFM)
@@ -692,7 +742,7 @@ int cli_main(int argc, char **argv)
 		if (cli.scale_set)
 			kern_set_scale(&kernels[i], cli.scale, cli.scale_auto);
 		if (cli.bias_set)
-			kernels[i].bias = cli.bias;
+			kern_set_bias(&kernels[i], cli.bias);
 		kp[i] = &kernels[i];
 	}
 	if (cli.wisdom == NULL && (env = getenv("IMFILTER_FFT_WISDOM")) != NULL && *env != '\0')

@@ -60,3 +60,35 @@ void color_finish(struct image *im, unsigned mask, int absval, float offset)
 				p[x] = (absval ? fabsf(p[x]) : p[x]) + offset;
 		}
 }
+
+void color_premultiply(struct image *im, unsigned mask)
+{
+	int c, y, x, a = im->nch - 1;
+
+	for (c = 0; c < a; c++) {
+		if (!(mask & (1u << c)))
+			continue;
+		for (y = 0; y < im->h; y++) {
+			float *p = plane_row(&im->ch[c], y);
+			const float *al = plane_row(&im->ch[a], y);
+			for (x = 0; x < im->w; x++)
+				p[x] *= al[x];
+		}
+	}
+}
+
+void color_unpremultiply(struct image *im, unsigned mask)
+{
+	int c, y, x, a = im->nch - 1;
+
+	for (c = 0; c < a; c++) {
+		if (!(mask & (1u << c)))
+			continue;
+		for (y = 0; y < im->h; y++) {
+			float *p = plane_row(&im->ch[c], y);
+			const float *al = plane_row(&im->ch[a], y);
+			for (x = 0; x < im->w; x++)
+				p[x] = al[x] > 0.0f ? p[x] / al[x] : 0.0f;
+		}
+	}
+}

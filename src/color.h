@@ -20,4 +20,12 @@ void color_to_srgb(struct image *im);
  */
 void color_finish(struct image *im, unsigned mask, int absval, float offset);
 
+/*
+ * color_premultiply multiplies the colour channels whose bit is set in
+ * mask by alpha (the last channel); color_unpremultiply divides them by
+ * it again after filtering, giving 0 where no coverage is left.
+ */
+void color_premultiply(struct image *im, unsigned mask);
+void color_unpremultiply(struct image *im, unsigned mask);
+
 #endif

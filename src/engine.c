@@ -140,6 +140,131 @@ const char *eng_names(void)
 	return buf;
 }
 
+/*
+ * Cross-channel jobs for engines that take one plane: kernel b's result
+ * is the sum of one single-plane job per input c (matrix (b, c)), each
+ * written to a scratch plane and added, then stored or combined.  A
+ * matrix of zeros adds nothing and is skipped (a dilated kernel's phases
+ * under a stride are often all zero; see layer.c).
+ */
+static int zero_matrix(const struct conv_job *job, int b, int c)
+{
+	size_t taps = (size_t)job->kw * job->kh, i;
+	const float *w = job->wt + ((size_t)b * eng_nin(job) + c) * taps;
+
+	for (i = 0; i < taps; i++)
+		if (w[i] != 0.0f)
+			return 0;
+	return 1;
+}
+
+/* split_job is the single-plane job of matrix (b, c) of job, writing to out. */
+static struct conv_job split_job(const struct conv_job *job, int b, int c, struct plane *out)
+{
+	struct conv_job sub = *job;
+
+	sub.in = eng_input(job, c);
+	sub.out = out;
+	sub.nk = 1;
+	sub.nin = 0;
+	sub.ins = NULL;
+	sub.outs = NULL;
+	sub.combine = KERN_SUM;
+	sub.wt = job->wt + ((size_t)b * eng_nin(job) + c) * job->kw * job->kh;
+	return sub;
+}
+
+static int is_multi(const struct conv_job *job)
+{
+	return job->nin > 1 || job->outs != NULL;
+}
+
+int eng_supports(const struct engine *e, const struct conv_job *job)
+{
+	struct conv_job sub;
+	int b, c;
+
+	if (!is_multi(job) || e->multi)
+		return e->supports(job);
+	for (b = 0; b < job->nk; b++)
+		for (c = 0; c < eng_nin(job); c++) {
+			sub = split_job(job, b, c, job->out);
+			if (!zero_matrix(job, b, c) && !e->supports(&sub))
+				return 0;
+		}
+	return 1;
+}
+
+double eng_cost(const struct engine *e, const struct conv_job *job)
+{
+	struct conv_job sub;
+	double t = 0, px = (double)job->out->w * job->out->h;
+	int b, c;
+
+	if (!is_multi(job) || e->multi)
+		return e->cost(job);
+	for (b = 0; b < job->nk; b++)
+		for (c = 0; c < eng_nin(job); c++) {
+			if (zero_matrix(job, b, c))
+				continue;
+			sub = split_job(job, b, c, job->out);
+			/* The engine's time, and adding its plane to the kernel's sum. */
+			t += e->cost(&sub) + eng_time(job, px * eng_costs.direct.combine);
+		}
+	return t;
+}
+
+/* add_plane adds src to acc, sample by sample. */
+static void add_plane(struct plane *acc, const struct plane *src)
+{
+	int y;
+
+	for (y = 0; y < acc->h; y++)
+		vec_combine(VEC_ADD, plane_row(acc, y), plane_row(src, y), acc->w);
+}
+
+static int run_split(const struct engine *e, struct conv_job *job, struct err *err)
+{
+	struct plane tmp = { 0 }, rb = { 0 };
+	struct conv_job sub;
+	int b, c, y, first, status = -1;
+	const int ow = job->out->w, oh = job->out->h;
+
+	if (plane_alloc(&tmp, ow, oh, err) ||
+	    (job->outs == NULL && job->nk > 1 && plane_alloc(&rb, ow, oh, err)))
+		goto done;
+	for (b = 0; b < job->nk; b++) {
+		struct plane *acc = job->outs != NULL ? job->outs[b] : job->nk > 1 ? &rb : job->out;
+
+		for (c = 0, first = 1; c < eng_nin(job); c++) {
+			if (zero_matrix(job, b, c))
+				continue;
+			sub = split_job(job, b, c, first ? acc : &tmp);
+			if (e->run(&sub, err))
+				goto done;
+			if (!first)
+				add_plane(acc, &tmp);
+			first = 0;
+		}
+		if (first)
+			for (y = 0; y < oh; y++)
+				memset(plane_row(acc, y), 0, (size_t)ow * sizeof(float));
+		if (job->outs == NULL && (job->nk > 1 || job->combine == KERN_MAGNITUDE))
+			for (y = 0; y < oh; y++)
+				eng_combine(job->combine, b, plane_row(job->out, y), plane_row(acc, y), ow);
+	}
+	if (job->outs == NULL)
+		for (y = 0; y < oh; y++)
+			eng_combine_finish(job->combine, plane_row(job->out, y), ow);
+	snprintf(job->note, sizeof job->note, "%s: %d kernel%s x %d input%s, one plane at a time",
+		 e->name, job->nk, job->nk > 1 ? "s" : "", eng_nin(job), eng_nin(job) > 1 ? "s" : "");
+	status = 0;
+done:
+	plane_free(&tmp);
+	plane_free(&rb);
+	return status;
+}
+
 const struct engine *eng_choose(const struct conv_job *job)
 {
 	const struct engine *best = NULL;
@@ -147,9 +272,9 @@ const struct engine *eng_choose(const struct conv_job *job)
 	size_t i;
 
 	for (i = 0; i < N_ENGINES; i++) {
-		if (!engines[i]->supports(job))
+		if (!eng_supports(engines[i], job))
 			continue;
-		c = engines[i]->cost(job);
+		c = eng_cost(engines[i], job);
 		if (best == NULL || c < best_cost) {
 			best = engines[i];
 			best_cost = c;
@@ -164,12 +289,13 @@ void eng_explain(FILE *f, const struct conv_job *job)
 	size_t i;
 
 	for (i = 0; i < N_ENGINES; i++) {
-		if (!engines[i]->supports(job))
+		if (!eng_supports(engines[i], job))
 			fprintf(f, "  %-9s cannot run this job: it takes %s\n", engines[i]->name,
 				engines[i]->takes != NULL ? engines[i]->takes : "other jobs");
 		else
-			fprintf(f, "  %-9s %10.4f s per plane, estimated%s\n", engines[i]->name,
-				engines[i]->cost(job), engines[i] == best ? "  <- chosen" : "");
+			fprintf(f, "  %-9s %10.4f s%s, estimated%s\n", engines[i]->name,
+				eng_cost(engines[i], job), is_multi(job) ? "" : " per plane",
+				engines[i] == best ? "  <- chosen" : "");
 	}
 }
 
@@ -177,10 +303,12 @@ int eng_run(const struct engine *e, struct conv_job *job, struct err *err)
 {
 	if (e == NULL)
 		e = eng_choose(job);
-	if (!e->supports(job))
+	if (!eng_supports(e, job))
 		return err_set(err, ERR_USAGE, "engine %s cannot run this job: it takes %s",
 			       e->name, e->takes != NULL ? e->takes : "other jobs");
 	job->note[0] = '\0';
+	if (is_multi(job) && !e->multi)
+		return run_split(e, job, err);
 	return e->run(job, err);
 }
 

@@ -30,6 +30,20 @@ struct conv_job {
 	struct plane *out;           /* allocated by the caller, out->w x out->h */
 	int kw, kh, nk;
 	const float *wt;
+	/*
+	 * Cross-channel jobs (layer.c).  With nin > 1 inputs ins[0 .. nin)
+	 * of one size (in == ins[0]), kernel b sums every input's
+	 * correlation with its own matrix:
+	 *   r_b(y, x) = sum_c sum_{i,j} wt_bc(i, j) * ins[c]'(y + i - ay, x + j - ax),
+	 * wt_bc(i, j) = wt[((b * nin + c) * kh + i) * kw + j].  With outs
+	 * non-NULL, r_b is written to outs[b] (nk planes of out's size, out
+	 * == outs[0]) instead of being combined.  nin == 0 means 1.
+	 * Engines that do not compute these themselves (engine.multi) get
+	 * them from eng_run as single-plane jobs, one per input and kernel.
+	 */
+	int nin;
+	const struct plane *const *ins;
+	struct plane *const *outs;
 	int ax, ay;
 	enum kern_combine combine;
 	struct border border;
@@ -56,7 +70,20 @@ struct engine {
 	 * zeroing) an output plane and half the memory traffic.
 	 */
 	int (*inplace)(const struct conv_job *job);
+	/* multi says that run() computes cross-channel jobs (nin, outs) itself. */
+	int multi;
 };
+
+/* eng_nin is the number of input planes of job; eng_input is plane c. */
+static inline int eng_nin(const struct conv_job *job)
+{
+	return job->nin > 1 ? job->nin : 1;
+}
+
+static inline const struct plane *eng_input(const struct conv_job *job, int c)
+{
+	return job->nin > 1 ? job->ins[c] : job->in;
+}
 
 /*
  * The cost model's constants, one table for every engine so that the
@@ -117,6 +144,14 @@ const struct engine *eng_at(int i);
 
 /* eng_names lists the engine names for messages and --help ("direct, ..."). */
 const char *eng_names(void);
+
+/*
+ * eng_supports and eng_cost are e's supports() and cost() for any job,
+ * cross-channel ones included (for an engine without .multi: the jobs
+ * eng_run splits it into, and the sums that adds).
+ */
+int eng_supports(const struct engine *e, const struct conv_job *job);
+double eng_cost(const struct engine *e, const struct conv_job *job);
 
 /* eng_choose returns the cheapest engine that supports job (never NULL). */
 const struct engine *eng_choose(const struct conv_job *job);

@@ -133,7 +133,8 @@ static long tz_piece(const struct conv_job *job, int B)
 /* tz_sec_per_px is the model's time per output sample for blocks of B. */
 static double tz_sec_per_px(const struct conv_job *job, int B, double mac)
 {
-	return (double)job->kh * tz_piece(job, B) * (job->nk * mac + TZ_SEC_PER_COPY / B) +
+	return (double)job->kh * eng_nin(job) * tz_piece(job, B) *
+		       (job->nk * mac + TZ_SEC_PER_COPY / B) +
 	       TZ_SEC_PER_PX + (job->nk > 1 ? job->nk * TZ_SEC_PER_COMBINE : 0);
 }
 
@@ -175,10 +176,10 @@ static int tz_geometry(const struct conv_job *job, struct tz_geom *g)
 	    job->kw > PLANE_MAX_SIDE || job->kh > PLANE_MAX_SIDE || job->nk > PLANE_MAX_SIDE)
 		return -1;
 	g->B = tz_block_width(job, tz_sec_per_mac());
-	if ((long long)job->kh * tz_piece(job, g->B) > (1 << 30))
+	if ((long long)job->kh * eng_nin(job) * tz_piece(job, g->B) > (1 << 30))
 		return -1;
 	g->bp = (int)tz_piece(job, g->B);
-	g->kd = job->kh * g->bp;
+	g->kd = job->kh * eng_nin(job) * g->bp;
 	g->n = job->nk * g->B;
 	nbx = (job->out->w + g->B - 1) / g->B;
 	g->tb = TZ_PANEL_COLS / g->B;
@@ -203,13 +204,13 @@ static int tz_geometry(const struct conv_job *job, struct tz_geom *g)
 	if (g->nb < 1)
 		g->nb = 1;
 	/* C and the bank's row get TZ_VEC samples of slack (see tz_store). */
-	if (size_mul(&g->ring_n, (size_t)g->ring, (size_t)g->pw) ||
+	if (size_mul3(&g->ring_n, (size_t)g->ring, (size_t)g->pw, (size_t)eng_nin(job)) ||
 	    size_mul(&g->a_n, (size_t)g->tr * g->tb, (size_t)g->kd) ||
 	    size_mul(&g->c_n, (size_t)g->tr * g->tb, (size_t)g->n) ||
 	    size_add(&g->c_n, g->c_n, TZ_VEC) ||
 	    size_mul(&g->t_n, (size_t)g->kd, (size_t)g->n))
 		return -1;
-	g->row_n = job->nk > 1 ? (size_t)g->tb * g->B + TZ_VEC : 0;
+	g->row_n = job->nk > 1 || job->outs != NULL ? (size_t)g->tb * g->B + TZ_VEC : 0;
 	if (size_add(&band, g->ring_n, g->a_n) || size_add(&band, band, g->c_n) ||
 	    size_add(&band, band, g->row_n))
 		return -1;
@@ -224,25 +225,31 @@ static int tz_geometry(const struct conv_job *job, struct tz_geom *g)
 }
 
 /*
- * tz_build_t fills T (kd x n, zeroed by the caller): kernel b's row i on
- * the diagonals of the band block at rows i * bp, columns b * B.
+ * tz_build_t fills T (kd x n, zeroed by the caller): row i of kernel b's
+ * matrix for input ch on the diagonals of the band block at rows (ch * kh
+ * + i) * bp, columns b * B.  With several inputs, A's row holds each
+ * input's pieces in turn, so one product sums over the inputs: K times P
+ * with the channels' patches stacked, as a cross-channel layer computes.
  */
 static void tz_build_t(const struct conv_job *job, const struct tz_geom *g, float *t)
 {
-	int b, i, j, c;
+	int b, ch, i, j, c, nin = eng_nin(job);
 
 	for (b = 0; b < job->nk; b++)
-		for (i = 0; i < job->kh; i++) {
-			const float *w = job->wt + ((size_t)b * job->kh + i) * job->kw;
+		for (ch = 0; ch < nin; ch++)
+			for (i = 0; i < job->kh; i++) {
+				const float *w = job->wt +
+					(((size_t)b * nin + ch) * job->kh + i) * job->kw;
+				size_t r0 = ((size_t)ch * job->kh + i) * g->bp;
 
-			for (c = 0; c < g->B; c++)
-				for (j = 0; j < job->kw; j++)
-					t[((size_t)i * g->bp + c + j) * g->n + (size_t)b * g->B + c] = w[j];
-		}
+				for (c = 0; c < g->B; c++)
+					for (j = 0; j < job->kw; j++)
+						t[(r0 + c + j) * g->n + (size_t)b * g->B + c] = w[j];
+			}
 }
 
 struct tz_band {
-	float *ring;    /* ring source rows of pw samples */
+	float *ring;    /* per input, ring source rows of pw samples */
 	float *a, *c;   /* the tile's A and C */
 	float *row;     /* one kernel's results for one row of the tile (banks) */
 };
@@ -254,10 +261,10 @@ struct tz_ctx {
 	struct tz_band *bands;
 };
 
-/* tz_pad fills dst with pw samples of extended source row v from column x. */
-static void tz_pad(const struct conv_job *job, long v, long x, float *dst, size_t pw)
+/* tz_pad fills dst with pw samples of input ch's extended row v from column x. */
+static void tz_pad(const struct conv_job *job, int ch, long v, long x, float *dst, size_t pw)
 {
-	const struct plane *in = job->in;
+	const struct plane *in = eng_input(job, ch);
 	long sy = border_index(job->border.mode, v, in->h);
 	size_t k;
 
@@ -269,12 +276,12 @@ static void tz_pad(const struct conv_job *job, long v, long x, float *dst, size_
 	border_span(&job->border, plane_row(in, (int)sy), in->w, x, (long)pw, dst);
 }
 
-/* tz_slot is the ring row holding extended source row v. */
-static float *tz_slot(const struct tz_geom *g, float *ring, long v)
+/* tz_slot is the ring row holding input ch's extended source row v. */
+static float *tz_slot(const struct tz_geom *g, float *ring, int ch, long v)
 {
 	long s = v % g->ring;
 
-	return ring + (size_t)(s < 0 ? s + g->ring : s) * g->pw;
+	return ring + ((size_t)ch * g->ring + (size_t)(s < 0 ? s + g->ring : s)) * g->pw;
 }
 
 /*
@@ -287,21 +294,23 @@ static float *tz_slot(const struct tz_geom *g, float *ring, long v)
 static void tz_gather(const struct conv_job *job, const struct tz_geom *g,
 		      struct tz_band *bd, long top, int rows, int blocks)
 {
-	int r, t, i, k;
+	int r, t, i, k, ch;
 
 	for (r = 0; r < rows; r++)
-		for (i = 0; i < job->kh; i++) {
-			const float *src = tz_slot(g, bd->ring, top + r + i);
-			float *dst = bd->a + (size_t)r * blocks * g->kd + (size_t)i * g->bp;
+		for (ch = 0; ch < eng_nin(job); ch++)
+			for (i = 0; i < job->kh; i++) {
+				const float *src = tz_slot(g, bd->ring, ch, top + r + i);
+				float *dst = bd->a + (size_t)r * blocks * g->kd +
+					     ((size_t)ch * job->kh + i) * g->bp;
 
-			for (t = 0; t < blocks; t++) {
-				const float *s = src + (size_t)t * g->B;
-				float *d = dst + (size_t)t * g->kd;
+				for (t = 0; t < blocks; t++) {
+					const float *sp = src + (size_t)t * g->B;
+					float *d = dst + (size_t)t * g->kd;
 
-				for (k = 0; k < g->bp; k += TZ_VEC)
-					memcpy(d + k, s + k, TZ_VEC * sizeof *d);
+					for (k = 0; k < g->bp; k += TZ_VEC)
+						memcpy(d + k, sp + k, TZ_VEC * sizeof *d);
+				}
 			}
-		}
 }
 
 /*
@@ -325,7 +334,7 @@ static void tz_store(const struct conv_job *job, const struct tz_geom *g,
 		float *out = plane_row(job->out, y0 + r) + x0;
 		const float *cr = bd->c + (size_t)r * blocks * g->n;
 
-		if (job->nk == 1) {
+		if (job->nk == 1 && job->outs == NULL) {
 			/* "combine magnitude" on one kernel still means |r|. */
 			if (job->combine == KERN_MAGNITUDE) {
 				eng_combine(job->combine, 0, out, cr, cnt);
@@ -343,9 +352,14 @@ static void tz_store(const struct conv_job *job, const struct tz_geom *g,
 				for (k = 0; k < g->B; k += TZ_VEC)
 					memcpy(d + k, s + k, TZ_VEC * sizeof *d);
 			}
-			eng_combine(job->combine, b, out, bd->row, cnt);
+			if (job->outs != NULL)
+				memcpy(plane_row(job->outs[b], y0 + r) + x0, bd->row,
+				       (size_t)cnt * sizeof *out);
+			else
+				eng_combine(job->combine, b, out, bd->row, cnt);
 		}
-		eng_combine_finish(job->combine, out, cnt);
+		if (job->outs == NULL)
+			eng_combine_finish(job->combine, out, cnt);
 	}
 }
 
@@ -363,7 +377,7 @@ static int tz_band_run(void *arg, int g0, int g1, int band)
 	struct tz_band *bd = &ctx->bands[band];
 	int nbx = (job->out->w + g->B - 1) / g->B;
 	int y0 = g0 * g->tr, y1 = g1 * g->tr < job->out->h ? g1 * g->tr : job->out->h;
-	int p, y, rows, blocks;
+	int p, y, rows, blocks, ch;
 	long v, next, top;
 
 	for (p = 0; p < g->npanel; p++) {
@@ -377,8 +391,9 @@ static int tz_band_run(void *arg, int g0, int g1, int band)
 			if (next < top)
 				next = top;
 			for (v = next; v < top + rows + job->kh - 1; v++)
-				tz_pad(job, v, (long)x0 - job->ax, tz_slot(g, bd->ring, v),
-				       (size_t)g->pw);
+				for (ch = 0; ch < eng_nin(job); ch++)
+					tz_pad(job, ch, v, (long)x0 - job->ax,
+					       tz_slot(g, bd->ring, ch, v), (size_t)g->pw);
 			next = top + rows + job->kh - 1;
 
 			tz_gather(job, g, bd, top, rows, blocks);
@@ -415,6 +430,7 @@ static int tz_run(struct conv_job *job, struct err *err)
 	struct tz_geom g;
 	struct tz_ctx ctx;
 	float *t = NULL;
+	char inputs[32] = "";
 	int b, status = -1, blas_threads;
 
 	if (tz_geometry(job, &g) || g.bytes > TZ_MAX_WORKSPACE)
@@ -450,11 +466,13 @@ static int tz_run(struct conv_job *job, struct err *err)
 	openblas_set_num_threads(1);
 	status = eng_parallel(g.nb, g.ngroup, tz_band_run, &ctx);
 	openblas_set_num_threads(blas_threads);
+	if (eng_nin(job) > 1)
+		snprintf(inputs, sizeof inputs, " x %d inputs", eng_nin(job));
 	if (status == 0)
 		snprintf(job->note, sizeof job->note,
-			 "toeplitz: %d kernel%s in one sgemm per tile, %d tiles of %dx%d "
+			 "toeplitz: %d kernel%s%s in one sgemm per tile, %d tiles of %dx%d "
 			 "(blocks of %d), %d thread%s, %.1f MB workspace",
-			 job->nk, job->nk > 1 ? "s" : "", g.npanel * g.ngroup,
+			 job->nk, job->nk > 1 ? "s" : "", inputs, g.npanel * g.ngroup,
 			 g.tb * g.B, g.tr, g.B, g.nb, g.nb > 1 ? "s" : "",
 			 (double)g.bytes / (1 << 20));
 done:
@@ -477,20 +495,22 @@ const struct engine eng_toeplitz = {
 	.supports = tz_supports,
 	.cost = tz_cost,
 	.run = tz_run,
+	.multi = 1,
 };
 
 /*
- * The convolution matrix.  Output pixel (y, x) reaches, through tap (i, j),
- * the input pixel (sy, sx) = (map(y + i - ay, h), map(x + j - ax, w)),
- * where map is the border rule (border_index; -1 for a zero border's
+ * The convolution matrix.  Output pixel (y, x) of kernel b reaches,
+ * through tap (i, j) of its matrix for input c, the input pixel (sy, sx) =
+ * (map(y * stride_y + i - ay, h), map(x * stride_x + j - ax, w)) of input
+ * c, where map is the border rule (border_index; -1 for a zero border's
  * outside, which contributes nothing).  Several taps may reach the same
  * pixel near the edges, so each output pixel's taps are first summed per
- * pixel: the distinct sy of the kernel's rows and the distinct sx of its
+ * pixel: the distinct sy of the kernels' rows and the distinct sx of their
  * columns, sorted, index a small dense accumulator, which is then written
- * in increasing input index (sx * h + sy).  Only the kernel's non-zero
+ * in increasing input index (c * w * h + sx * h + sy).  Only non-zero
  * weights, and the rows and columns holding them, are visited, so a pass
- * costs about the entry bound (output pixels x non-zero weights) that
- * the limit caps.  One pass counts the entries for the header, a second
+ * costs about the entry bound (output pixels x non-zero weights) that the
+ * limit caps.  One pass counts the entries for the header, a second
  * writes them.
  */
 struct emit_tap {
@@ -500,9 +520,12 @@ struct emit_tap {
 
 struct emit {
 	const struct conv_job *job;
+	struct emit_opts o;
+	int nin, nk;          /* inputs, output kernels (1 unless split) */
 	int nr, nc, nz;       /* non-zero kernel rows, columns, weights */
 	int *ri, *cj;         /* those rows and columns */
-	struct emit_tap *tap; /* the nz weights (the bank's sum) */
+	struct emit_tap *tap; /* the nz weights, by (kernel, input) */
+	int *first;           /* tap[first[p] .. first[p + 1]) of pair p = b * nin + c */
 	long *sy, *sx;        /* per row ri[k] / column cj[k]: input row / column or -1 */
 	long *uy, *ux;        /* distinct sy, sx, sorted */
 	int *di, *dj;         /* per row / column: index into uy / ux, or -1 */
@@ -550,61 +573,84 @@ static int distinct(const long *s, int n, long *u, int *d)
 	return m;
 }
 
+/*
+ * emit_entry writes one entry (row r, column c of T, 0-based), or of T^T
+ * when transposed, to f; only counts it when f is NULL.
+ */
+static int emit_entry(const struct emit *e, FILE *f, long long r, long long c, double v,
+		      long long *count)
+{
+	++*count;
+	if (f == NULL)
+		return 0;
+	if (e->o.transpose)
+		return fprintf(f, "%lld %lld %.9g\n", c + 1, r + 1, v) < 0 ? -1 : 0;
+	return fprintf(f, "%lld %lld %.9g\n", r + 1, c + 1, v) < 0 ? -1 : 0;
+}
+
 /* emit_pass writes T's entries to f, or only counts them when f is NULL. */
 static int emit_pass(struct emit *e, FILE *f, long long *count)
 {
 	const struct conv_job *job = e->job;
 	const int iw = job->in->w, ih = job->in->h, ow = job->out->w, oh = job->out->h;
+	const long long in_px = (long long)iw * ih, out_px = (long long)ow * oh;
 	enum border_mode mode = job->border.mode;
-	int x, y, k, p, q, ndx, ndy;
+	int x, y, k, p, q, b, c, ndx, ndy;
 
 	*count = 0;
-	for (x = 0; x < ow; x++) {
-		for (k = 0; k < e->nc; k++)
-			e->sx[k] = border_index(mode, (long)x + e->cj[k] - job->ax, iw);
-		ndx = distinct(e->sx, e->nc, e->ux, e->dj);
-		for (y = 0; y < oh; y++) {
-			for (k = 0; k < e->nr; k++)
-				e->sy[k] = border_index(mode, (long)y + e->ri[k] - job->ay, ih);
-			ndy = distinct(e->sy, e->nr, e->uy, e->di);
-			memset(e->acc, 0, (size_t)ndx * ndy * sizeof *e->acc);
-			for (k = 0; k < e->nz; k++) {
-				const struct emit_tap *t = &e->tap[k];
+	for (b = 0; b < e->nk; b++)
+		for (x = 0; x < ow; x++) {
+			for (k = 0; k < e->nc; k++)
+				e->sx[k] = border_index(mode, (long)x * e->o.sx + e->cj[k] - job->ax, iw);
+			ndx = distinct(e->sx, e->nc, e->ux, e->dj);
+			for (y = 0; y < oh; y++) {
+				for (k = 0; k < e->nr; k++)
+					e->sy[k] = border_index(mode, (long)y * e->o.sy + e->ri[k] - job->ay,
+								ih);
+				ndy = distinct(e->sy, e->nr, e->uy, e->di);
+				for (c = 0; c < e->nin; c++) {
+					int pair = b * e->nin + c;
 
-				if (e->di[t->i] >= 0 && e->dj[t->j] >= 0)
-					e->acc[(size_t)e->dj[t->j] * ndy + e->di[t->i]] += t->w;
-			}
-			for (p = 0; p < ndx; p++)
-				for (q = 0; q < ndy; q++) {
-					double v = e->acc[(size_t)p * ndy + q];
+					memset(e->acc, 0, (size_t)ndx * ndy * sizeof *e->acc);
+					for (k = e->first[pair]; k < e->first[pair + 1]; k++) {
+						const struct emit_tap *t = &e->tap[k];
 
-					if (v == 0)
-						continue;
-					++*count;
-					if (f != NULL &&
-					    fprintf(f, "%lld %lld %.9g\n",
-						    (long long)x * oh + y + 1,
-						    (long long)e->ux[p] * ih + e->uy[q] + 1, v) < 0)
-						return -1;
+						if (e->di[t->i] >= 0 && e->dj[t->j] >= 0)
+							e->acc[(size_t)e->dj[t->j] * ndy + e->di[t->i]] += t->w;
+					}
+					for (p = 0; p < ndx; p++)
+						for (q = 0; q < ndy; q++) {
+							double v = e->acc[(size_t)p * ndy + q];
+
+							if (v != 0 &&
+							    emit_entry(e, f, b * out_px + (long long)x * oh + y,
+								       c * in_px + (long long)e->ux[p] * ih + e->uy[q],
+								       v, count))
+								return -1;
+						}
 				}
+			}
 		}
-	}
 	return 0;
 }
 
 /*
- * emit_setup sums the bank into w (kh x kw) and lists its non-zero
- * weights, rows and columns in e.  Returns 0 or -1 (out of memory).
+ * emit_setup sums the bank into w when it is not split (nk x nin x kh x kw
+ * after), lists the non-zero weights of each (kernel, input) pair and the
+ * rows and columns holding any.  Returns 0 or -1 (out of memory).
  */
 static int emit_setup(struct emit *e, const struct conv_job *job, double *w)
 {
-	const int kw = job->kw, kh = job->kh;
+	const int kw = job->kw, kh = job->kh, nin = eng_nin(job);
 	size_t taps = (size_t)kw * kh, k;
-	int i, j, b, *row_at, *col_at;
+	int i, j, b, pair, n, *row_at, *col_at;
 
+	e->nin = nin;
+	e->nk = e->o.split ? job->nk : 1;
 	row_at = malloc((size_t)kh * sizeof *row_at);
 	col_at = malloc((size_t)kw * sizeof *col_at);
-	if (row_at == NULL || col_at == NULL) {
+	e->first = malloc(((size_t)e->nk * nin + 1) * sizeof *e->first);
+	if (row_at == NULL || col_at == NULL || e->first == NULL) {
 		free(row_at);
 		free(col_at);
 		return -1;
@@ -613,16 +659,19 @@ static int emit_setup(struct emit *e, const struct conv_job *job, double *w)
 		row_at[i] = -1;
 	for (j = 0; j < kw; j++)
 		col_at[j] = -1;
-	for (k = 0; k < taps; k++) {
-		w[k] = 0;
-		for (b = 0; b < job->nk; b++)
-			w[k] += job->wt[(size_t)b * taps + k];
-		if (w[k] != 0) {
-			e->nz++;
-			row_at[k / kw] = 0;
-			col_at[k % kw] = 0;
+	for (pair = 0; pair < e->nk * nin; pair++)
+		for (k = 0; k < taps; k++) {
+			double *d = &w[(size_t)pair * taps + k];
+
+			*d = 0;
+			for (b = e->o.split ? pair / nin : 0; b < (e->o.split ? pair / nin + 1 : job->nk); b++)
+				*d += job->wt[((size_t)b * nin + pair % nin) * taps + k];
+			if (*d != 0) {
+				e->nz++;
+				row_at[k / kw] = 0;
+				col_at[k % kw] = 0;
+			}
 		}
-	}
 	for (i = 0; i < kh; i++)
 		if (row_at[i] == 0)
 			row_at[i] = e->nr++;
@@ -647,12 +696,19 @@ static int emit_setup(struct emit *e, const struct conv_job *job, double *w)
 		for (j = 0; j < kw; j++)
 			if (col_at[j] >= 0)
 				e->cj[col_at[j]] = j;
-		for (k = 0, i = 0; k < taps; k++)
-			if (w[k] != 0) {
-				e->tap[i].i = row_at[k / kw];
-				e->tap[i].j = col_at[k % kw];
-				e->tap[i++].w = w[k];
+		for (pair = 0, n = 0; pair < e->nk * nin; pair++) {
+			e->first[pair] = n;
+			for (k = 0; k < taps; k++) {
+				double v = w[(size_t)pair * taps + k];
+
+				if (v != 0) {
+					e->tap[n].i = row_at[k / kw];
+					e->tap[n].j = col_at[k % kw];
+					e->tap[n++].w = v;
+				}
 			}
+		}
+		e->first[pair] = n;
 	}
 	free(row_at);
 	free(col_at);
@@ -664,6 +720,7 @@ static int emit_setup(struct emit *e, const struct conv_job *job, double *w)
 static void emit_free(struct emit *e)
 {
 	free(e->tap);
+	free(e->first);
 	free(e->ri);
 	free(e->sy);
 	free(e->uy);
@@ -675,12 +732,14 @@ static void emit_free(struct emit *e)
 	free(e->acc);
 }
 
-int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, struct err *err)
+int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, const struct emit_opts *o,
+			 struct err *err)
 {
+	static const struct emit_opts plain = { 1, 1, 0, 0 };
 	struct emit e;
 	double *w;
-	size_t bound, px = (size_t)job->out->w * (size_t)job->out->h;
-	long long count;
+	size_t bound, px = (size_t)job->out->w * (size_t)job->out->h, in_px;
+	long long count, rows, cols;
 	int saved, status = -1;
 
 	if (job->border.mode == BORDER_CONST && job->border.value != 0)
@@ -688,14 +747,20 @@ int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, struct err *err)
 			       "convolution matrix: a constant border of %g makes the filter "
 			       "affine, not linear; use a zero border or another mode",
 			       (double)job->border.value);
-	if (job->nk > 1 && job->combine != KERN_SUM)
+	memset(&e, 0, sizeof e);
+	e.job = job;
+	e.o = o != NULL ? *o : plain;
+	if (e.o.sx < 1)
+		e.o.sx = 1;
+	if (e.o.sy < 1)
+		e.o.sy = 1;
+	if (job->nk > 1 && !e.o.split && job->combine != KERN_SUM)
 		return err_set(err, ERR_USAGE,
 			       "convolution matrix: a bank of %d kernels combined by %s is not "
 			       "linear; only \"combine sum\" has a matrix",
 			       job->nk, job->combine == KERN_MAX ? "max" : "magnitude");
-	memset(&e, 0, sizeof e);
-	e.job = job;
-	w = malloc((size_t)job->kw * job->kh * sizeof *w);
+	w = malloc(((size_t)job->kw * job->kh * eng_nin(job) *
+		    (e.o.split ? (size_t)job->nk : 1) + 1) * sizeof *w);
 	if (w == NULL || emit_setup(&e, job, w)) {
 		err_oom(err, "convolution matrix");
 		goto done;
@@ -708,14 +773,21 @@ int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, struct err *err)
 			TOEPLITZ_EMIT_MAX_NNZ);
 		goto done;
 	}
+	in_px = (size_t)job->in->w * job->in->h;
+	rows = (long long)px * e.nk;
+	cols = (long long)in_px * e.nin;
 	emit_pass(&e, NULL, &count);
 	errno = 0;
 	if (fprintf(f, "%%%%MatrixMarket matrix coordinate real general\n"
-		    "%% imfilter: out(:) = T * in(:), images stacked by columns; "
-		    "output %dx%d, input %dx%d (width x height)\n"
+		    "%% imfilter: %s, images stacked by columns, channel after channel; "
+		    "output %dx%dx%d, input %dx%dx%d (width x height x channels)\n"
 		    "%lld %lld %lld\n",
-		    job->out->w, job->out->h, job->in->w, job->in->h,
-		    (long long)px, (long long)job->in->w * job->in->h, count) < 0 ||
+		    e.o.transpose ? "out(:) = T' * in(:), T' the transpose" : "out(:) = T * in(:)",
+		    e.o.transpose ? job->in->w : job->out->w, e.o.transpose ? job->in->h : job->out->h,
+		    e.o.transpose ? e.nin : e.nk,
+		    e.o.transpose ? job->out->w : job->in->w, e.o.transpose ? job->out->h : job->in->h,
+		    e.o.transpose ? e.nk : e.nin,
+		    e.o.transpose ? cols : rows, e.o.transpose ? rows : cols, count) < 0 ||
 	    emit_pass(&e, f, &count) || fflush(f) == EOF || ferror(f)) {
 		saved = errno;
 		err_set(err, ERR_IO, "convolution matrix: write failed%s%s",

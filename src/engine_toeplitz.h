@@ -30,7 +30,22 @@
  * matrix that could exceed TOEPLITZ_EMIT_MAX_NNZ entries, counted as
  * output pixels times non-zero kernel weights.  Bias, added by the job
  * layer, is not part of T.  A failed write gives ERR_IO.  Returns 0 or -1.
+ *
+ * Cross-channel jobs (engine.h: nin inputs, nk kernels) and strides are
+ * written the same way: input channel c's pixel is column c * w * h +
+ * x * h + y; output channel b's row b * out_w * out_h + ...; with
+ * o->split each kernel is an output channel, else the bank is summed.  o
+ * may be NULL (stride 1, not split, T itself).  With o->transpose the
+ * entries are T^T's: the header gives its size, and they are sorted by
+ * column instead.
  */
-int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, struct err *err);
+struct emit_opts {
+	int sx, sy;      /* stride: output pixel (y, x) is the stride-1 one at (sy y, sx x) */
+	int split;       /* job's nk kernels are nk output channels (no combine) */
+	int transpose;   /* write T^T: rows and columns swapped */
+};
+
+int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, const struct emit_opts *o,
+			 struct err *err);
 
 #endif

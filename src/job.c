@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "color.h"
 #include "deconv.h"
+#include "layer.h"
 #include "size.h"
 
 int job_shape_parse(const char *s, enum job_shape *shape)
@@ -185,39 +187,6 @@ static int copy_is_identity(const struct conv_job *like, const struct kernel *k,
 	return like->ax == cx && like->ay == cy;
 }
 
-static void premultiply(struct image *im, unsigned mask)
-{
-	int c, y, x, a = im->nch - 1;
-
-	for (c = 0; c < a; c++) {
-		if (!(mask & (1u << c)))
-			continue;
-		for (y = 0; y < im->h; y++) {
-			float *p = plane_row(&im->ch[c], y);
-			const float *al = plane_row(&im->ch[a], y);
-			for (x = 0; x < im->w; x++)
-				p[x] *= al[x];
-		}
-	}
-}
-
-/* Divide colour by the filtered alpha; where no coverage is left, colour is 0. */
-static void unpremultiply(struct image *im, unsigned mask)
-{
-	int c, y, x, a = im->nch - 1;
-
-	for (c = 0; c < a; c++) {
-		if (!(mask & (1u << c)))
-			continue;
-		for (y = 0; y < im->h; y++) {
-			float *p = plane_row(&im->ch[c], y);
-			const float *al = plane_row(&im->ch[a], y);
-			for (x = 0; x < im->w; x++)
-				p[x] = al[x] > 0.0f ? p[x] / al[x] : 0.0f;
-		}
-	}
-}
-
 static void add_bias(struct plane *p, float bias)
 {
 	int y, x;
@@ -300,6 +269,8 @@ static int filter_step(struct image *im, const struct kernel *k,
 	int c, ow, oh, premul, inplace, status = -1;
 	double t0 = now();
 
+	if (layer_needed(k, opts))
+		return layer_filter(im, k, opts, err);
 	memset(&out, 0, sizeof out);
 	if (job_channels(opts->channels, im->nch, &mask, err))
 		return -1;
@@ -323,7 +294,7 @@ static int filter_step(struct image *im, const struct kernel *k,
 	colour_mask = img_has_alpha(im) ? mask & ((1u << (im->nch - 1)) - 1) : 0;
 	premul = opts->alpha == ALPHA_PREMULTIPLY && colour_mask != 0;
 	if (premul)
-		premultiply(im, colour_mask);
+		color_premultiply(im, colour_mask);
 
 	out.w = ow;
 	out.h = oh;
@@ -364,7 +335,7 @@ static int filter_step(struct image *im, const struct kernel *k,
 			opts->progress(opts->progress_ctx, step * im->nch + c + 1, nsteps * im->nch);
 	}
 	if (premul)
-		unpremultiply(&out, colour_mask);
+		color_unpremultiply(&out, colour_mask);
 	for (c = 0; c < im->nch && opts->deconv == DECONV_NONE; c++)
 		if (mask & (1u << c))
 			add_bias(&out.ch[c], (float)k->bias);

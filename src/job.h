@@ -27,6 +27,13 @@ struct job_opts {
 	enum job_deconv deconv;       /* divide the kernel out instead of applying it */
 	double nsr;                   /* Wiener's noise-to-signal ratio */
 	int iterations;               /* Richardson-Lucy's */
+	/*
+	 * --stride, --dilation (x then y; 0 means 1) and --transpose, for
+	 * every step; see layer.h for their meaning and output sizes.
+	 */
+	int stride[2];
+	int dilation[2];
+	int transpose;
 	/* Called after each plane is filtered: done of total planes. */
 	void (*progress)(void *ctx, int done, int total);
 	void *progress_ctx;

@@ -57,7 +57,43 @@ void kern_free(struct kernel *k)
 {
 	free(k->m);
 	free(k->scale);
+	free(k->biases);
 	memset(k, 0, sizeof *k);
+}
+
+int kern_dilate(const struct kernel *k, int dx, int dy, struct kernel *out, struct err *err)
+{
+	long w = (long)(k->w - 1) * dx + 1, h = (long)(k->h - 1) * dy + 1;
+	int b, y, x, nk = k->nin > 0 ? k->n / k->nin : 0;
+
+	memset(out, 0, sizeof *out);
+	if (w > KERN_MAX_SIDE || h > KERN_MAX_SIDE || w * h > KERN_MAX_ELEMS)
+		return err_set(err, ERR_USAGE, "--dilation %d,%d: kernel %s would be %ldx%ld, "
+			       "over the limit of %d a side and %ld weights", dx, dy, k->name,
+			       w, h, KERN_MAX_SIDE, (long)KERN_MAX_ELEMS);
+	if (kern_alloc(out, (int)w, (int)h, k->n, err))
+		return -1;
+	if (nk > 0 && (out->biases = malloc((size_t)nk * sizeof *out->biases)) == NULL) {
+		kern_free(out);
+		return err_oom(err, k->name);
+	}
+	memcpy(out->name, k->name, sizeof out->name);
+	memcpy(out->desc, k->desc, sizeof out->desc);
+	out->ox = k->ox * dx;
+	out->oy = k->oy * dy;
+	out->combine = k->combine;
+	out->bias = k->bias;
+	out->nin = k->nin;
+	out->combined = k->combined;
+	if (nk > 0)
+		memcpy(out->biases, k->biases, (size_t)nk * sizeof *out->biases);
+	memcpy(out->scale, k->scale, (size_t)k->n * sizeof *out->scale);
+	for (b = 0; b < k->n; b++)
+		for (y = 0; y < k->h; y++)
+			for (x = 0; x < k->w; x++)
+				out->m[((size_t)b * h + (size_t)y * dy) * w + (size_t)x * dx] =
+					k->m[((size_t)b * k->h + y) * k->w + x];
+	return 0;
 }
 
 /* ---- Sums and scale ----------------------------------------------------- */
@@ -115,11 +151,20 @@ double kern_sum(const struct kernel *k, int b)
 
 void kern_set_scale(struct kernel *k, double scale, int autoscale)
 {
-	int b;
+	int b, per = k->nin > 0 ? k->nin : 1;
 
 	for (b = 0; b < k->n; b++)
 		k->scale[b] = autoscale ?
-			auto_scale(matrix(k, b), (size_t)k->w * k->h) : scale;
+			auto_scale(matrix(k, b - b % per), (size_t)k->w * k->h * per) : scale;
+}
+
+void kern_set_bias(struct kernel *k, double bias)
+{
+	int b;
+
+	k->bias = bias;
+	for (b = 0; k->nin > 0 && b < k->n / k->nin; b++)
+		k->biases[b] = bias;
 }
 
 /* ---- Rank ---------------------------------------------------------------- */
@@ -526,6 +571,7 @@ struct parser {
 	double *m;                   /* every matrix's weights, in order */
 	size_t nm, cap;
 	double scale[KERN_MAX_BANK]; /* of each finished matrix */
+	char autos[KERN_MAX_BANK];   /* its scale is "auto" */
 	int n;                       /* finished matrices */
 	int w, h;                    /* size of the first one */
 	/* The matrix being read. */
@@ -539,6 +585,12 @@ struct parser {
 	long name_line, bias_line, combine_line, origin_line;
 	long origin_col[2];
 	long sep_line, sep_col;      /* the last "---" */
+	/* Cross-channel kernels: "channels N", and each kernel's bias line. */
+	int nin;
+	long channels_line;
+	long bias_sec_line;          /* 0 until this matrix's section sets a bias */
+	double kbias[KERN_MAX_BANK];
+	long kbias_line[KERN_MAX_BANK];
 };
 
 static int perr(struct parser *p, long line, long col, const char *fmt, ...)
@@ -673,9 +725,11 @@ static int end_matrix(struct parser *p, long line, long col, int sep)
 	count = (size_t)p->w * p->h;
 	p->scale[p->n] = p->cur_auto ? auto_scale(p->m + p->nm - count, count) :
 				       p->cur_scale;
+	p->autos[p->n] = (char)p->cur_auto;
 	p->n++;
 	p->cw = p->ch = 0;
 	p->scale_line = 0;
+	p->bias_sec_line = 0;
 	if (sep) {
 		p->sep_line = line;
 		p->sep_col = col;
@@ -694,7 +748,38 @@ static int once(struct parser *p, const struct line *ln, const struct tok *w,
 	return 0;
 }
 
-/* header handles "name", "scale", "bias", "origin" and "combine" lines. */
+/*
+ * bias reads a "bias" line.  An ordinary kernel or bank has one, anywhere
+ * before a matrix; a cross-channel kernel may give one before each
+ * kernel's first matrix (it carries over to the kernels after it).
+ */
+static int bias(struct parser *p, const struct line *ln, const struct tok *w,
+		const struct tok *v)
+{
+	double d;
+
+	if (p->nin > 0 && p->n > 0 && p->bias_sec_line)
+		return perr(p, ln->no, w->col, "duplicate \"bias\" for one kernel "
+			    "(first on line %ld)", p->bias_sec_line);
+	if (p->nin > 0 && p->n % p->nin != 0)
+		return perr(p, ln->no, w->col, "\"bias\" before matrix %d, channel %d of "
+			    "kernel %d: a kernel's bias goes before its first matrix",
+			    p->n + 1, p->n % p->nin + 1, p->n / p->nin + 1);
+	if (p->nin == 0 || p->n == 0) {
+		if (once(p, ln, w, &p->bias_line))
+			return -1;
+	}
+	if (number(p, ln, v, &d))
+		return -1;
+	p->bias_sec_line = ln->no;
+	if (p->n == 0 || p->nin == 0)
+		p->k->bias = d;
+	p->kbias[p->nin > 0 ? p->n / p->nin : 0] = d;
+	p->kbias_line[p->nin > 0 ? p->n / p->nin : 0] = ln->no;
+	return 0;
+}
+
+/* header handles "name", "scale", "bias", "origin", "combine" and "channels" lines. */
 static int header(struct parser *p, struct line *ln, const struct tok *w)
 {
 	static const char *const combines[] = { "sum", "max", "magnitude" };
@@ -704,12 +789,12 @@ static int header(struct parser *p, struct line *ln, const struct tok *w)
 	int i;
 
 	if (!tok_is(w, "name") && !tok_is(w, "scale") && !tok_is(w, "bias") &&
-	    !tok_is(w, "origin") && !tok_is(w, "combine")) {
+	    !tok_is(w, "origin") && !tok_is(w, "combine") && !tok_is(w, "channels")) {
 		kern_quote(q, sizeof q, w->s, w->len);
 		if (p->ch > 0)
 			return perr(p, ln->no, w->col, "expected a number, found %s", q);
 		return perr(p, ln->no, w->col, "unknown header %s "
-			    "(expected name, scale, bias, origin or combine)", q);
+			    "(expected name, scale, bias, origin, combine or channels)", q);
 	}
 	if (p->ch > 0)
 		return perr(p, ln->no, w->col, "\"%.*s\" after the rows of a matrix "
@@ -740,7 +825,15 @@ static int header(struct parser *p, struct line *ln, const struct tok *w)
 			p->cur_scale = d;
 		}
 	} else if (tok_is(w, "bias")) {
-		if (once(p, ln, w, &p->bias_line) || number(p, ln, &v, &p->k->bias))
+		if (bias(p, ln, w, &v))
+			return -1;
+	} else if (tok_is(w, "channels")) {
+		if (once(p, ln, w, &p->channels_line))
+			return -1;
+		if (p->n > 0)
+			return perr(p, ln->no, w->col, "\"channels\" after the first matrix "
+				    "(it goes before it)");
+		if (whole_number(p, ln, &v, "channels", 1, KERN_MAX_CHANNELS, &p->nin))
 			return -1;
 	} else if (tok_is(w, "origin")) {
 		if (once(p, ln, w, &p->origin_line))
@@ -950,6 +1043,35 @@ static void default_name(const char *fname, char *name, size_t size)
 	name[n] = '\0';
 }
 
+/*
+ * channels_resolve finishes a cross-channel kernel: its matrices must make
+ * whole kernels, "scale auto" divides by the sum over a kernel's matrices,
+ * and each kernel's bias is the last one given at or before it.  Combined,
+ * the kernels share one bias, added after combining.
+ */
+static int channels_resolve(struct parser *p)
+{
+	size_t per = (size_t)p->w * p->h;
+	int b, c, nk = p->n / p->nin;
+
+	if (p->n % p->nin != 0)
+		return perr(p, p->channels_line, 1, "%d matri%s make no whole number of "
+			    "kernels of %d channels", p->n, p->n == 1 ? "x" : "ces", p->nin);
+	for (b = 0; b < nk; b++) {
+		double group = auto_scale(p->m + (size_t)b * p->nin * per, per * p->nin);
+
+		for (c = 0; c < p->nin; c++)
+			if (p->autos[b * p->nin + c])
+				p->scale[b * p->nin + c] = group;
+		if (b > 0 && p->kbias_line[b] && p->combine_line)
+			return perr(p, p->kbias_line[b], 1, "a bank that says \"combine\" "
+				    "has one bias, before its first matrix");
+		if (b > 0 && !p->kbias_line[b])
+			p->kbias[b] = p->kbias[b - 1];
+	}
+	return 0;
+}
+
 int kern_parse(const char *text, size_t len, const char *fname,
 	       struct kernel *k, struct err *err)
 {
@@ -973,18 +1095,30 @@ int kern_parse(const char *text, size_t len, const char *fname,
 	if (rc == 0 && p.origin_line && k->oy >= p.h)
 		rc = perr(&p, p.origin_line, p.origin_col[1], "origin row %d is "
 			  "outside the %dx%d matrix", k->oy, p.w, p.h);
+	if (rc == 0 && p.nin > 0)
+		rc = channels_resolve(&p);
 	if (rc == 0) {
 		k->scale = malloc((size_t)p.n * sizeof *k->scale);
 		if (k->scale == NULL)
 			rc = err_oom(err, fname);
 	}
+	if (rc == 0 && p.nin > 0) {
+		k->biases = malloc((size_t)(p.n / p.nin) * sizeof *k->biases);
+		if (k->biases == NULL)
+			rc = err_oom(err, fname);
+		else
+			memcpy(k->biases, p.kbias, (size_t)(p.n / p.nin) * sizeof *k->biases);
+	}
 	if (rc != 0) {
 		free(p.m);
 		free(k->scale);
+		free(k->biases);
 		memset(k, 0, sizeof *k);
 		return -1;
 	}
 	memcpy(k->scale, p.scale, (size_t)p.n * sizeof *k->scale);
+	k->nin = p.nin;
+	k->combined = p.combine_line != 0;
 	/* Give back the growth slack; keeping the larger block is fine too. */
 	m = realloc(p.m, p.nm * sizeof *m);
 	k->m = m ? m : p.m;
@@ -1208,11 +1342,28 @@ void kern_show(FILE *out, const struct kernel *k)
 		fprintf(out, "desc:     %s\n", k->desc);
 	fprintf(out, "size:     %dx%d\n", k->w, k->h);
 	fprintf(out, "origin:   %d %d\n", k->ox, k->oy);
-	if (k->n > 1)
+	if (k->nin > 0) {
+		fprintf(out, "channels: %d in, %d out (%d kernel%s)\n", k->nin, kern_outputs(k),
+			k->n / k->nin, k->n / k->nin > 1 ? "s" : "");
+		if (k->combined)
+			fprintf(out, "combine:  %s of %d kernels\n", combine_name(k->combine),
+				k->n / k->nin);
+	} else if (k->n > 1) {
 		fprintf(out, "combine:  %s of %d matrices\n", combine_name(k->combine), k->n);
-	fprintf(out, "bias:     %g\n", k->bias + 0.0);
+	}
+	if (k->nin > 0 && !k->combined) {
+		fprintf(out, "bias:    ");
+		for (b = 0; b < k->n / k->nin; b++)
+			fprintf(out, " %g", k->biases[b] + 0.0);
+		fputc('\n', out);
+	} else {
+		fprintf(out, "bias:     %g\n", k->bias + 0.0);
+	}
 	for (b = 0; b < k->n; b++) {
-		if (k->n > 1)
+		if (k->nin > 0)
+			fprintf(out, "\nkernel %d of %d, channel %d of %d:\n", b / k->nin + 1,
+				k->n / k->nin, b % k->nin + 1, k->nin);
+		else if (k->n > 1)
 			fprintf(out, "\nmatrix %d of %d:\n", b + 1, k->n);
 		else
 			fputc('\n', out);

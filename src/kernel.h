@@ -11,6 +11,7 @@
 #define KERN_MAX_ELEMS (1L << 22)   /* width x height of one matrix */
 #define KERN_MAX_BANK 64            /* matrices in one bank */
 #define KERN_MAX_FILE (256L << 20)  /* bytes of one kernel file */
+#define KERN_MAX_CHANNELS 4         /* "channels N": 1 .. 4, as images have */
 
 enum kern_combine {
 	KERN_SUM = 0,        /* r = r1 + r2 + ... */
@@ -36,7 +37,28 @@ struct kernel {
 	double bias;
 	double *scale;       /* n entries */
 	double *m;           /* n * h * w entries */
+	/*
+	 * A cross-channel kernel ("channels N" in the file, nin = N >= 1)
+	 * holds one matrix per input channel: its n matrices are n / nin
+	 * kernels of nin matrices each, matrix c of kernel b being matrix
+	 * b * nin + c, and an image of nin channels gives one output channel
+	 * per kernel (PyTorch's conv2d with weights (n / nin) x nin x h x w),
+	 * or one channel when the file says how they combine (combined, the
+	 * bias is k->bias, added after combining).  Kernel b's own bias is
+	 * biases[b] (n / nin entries; all k->bias when the file gives none).
+	 * "scale auto" divides by the sum over a kernel's nin matrices.
+	 * nin == 0: an ordinary kernel, applied to each channel on its own.
+	 */
+	int nin;
+	int combined;        /* "combine" was given (cross-channel kernels) */
+	double *biases;      /* nin > 0: n / nin entries; else NULL */
 };
+
+/* kern_outputs is the number of channels a cross-channel kernel writes. */
+static inline int kern_outputs(const struct kernel *k)
+{
+	return k->nin == 0 || k->combined ? 1 : k->n / k->nin;
+}
 
 /*
  * kern_parse parses the text of a kernel file (DESIGN.md format, version 1,
@@ -95,8 +117,22 @@ int kern_rank(const struct kernel *k, int b);
  */
 int kern_separable(const struct kernel *k, int b);
 
-/* kern_set_scale sets every matrix's scale; auto != 0 means each one's sum (or 1). */
+/*
+ * kern_dilate makes *out, k with dx - 1 columns and dy - 1 rows of zeros
+ * between its weights ((w - 1) dx + 1 wide, (h - 1) dy + 1 high) and its
+ * origin moved with them; a copy of k for dx = dy = 1.  ERR_USAGE when the
+ * result would pass the size limits.
+ */
+int kern_dilate(const struct kernel *k, int dx, int dy, struct kernel *out, struct err *err);
+
+/*
+ * kern_set_scale sets every matrix's scale; auto != 0 means each one's sum
+ * (or 1), for a cross-channel kernel the sum over each kernel's matrices.
+ */
 void kern_set_scale(struct kernel *k, double scale, int autoscale);
+
+/* kern_set_bias sets the bias, every kernel's for a cross-channel kernel. */
+void kern_set_bias(struct kernel *k, double bias);
 
 /* ---- Shared by kernel.c, kernel_gen.c and kernel_spec.c only. ---- */
 

@@ -805,9 +805,9 @@ static void test_resolve(void)
 	rc = f ? kern_list(f, &e) : -1;
 	if (f)
 		fclose(f);
-	check(rc == 0 && s && strstr(s, "sharpen    My own sharpen.\n") &&
-	      strstr(s, "zz-mine    Mine.\n") && strstr(s, "sobel-x    Sobel x:") &&
-	      strstr(s, "broken     (not usable: ") && !strstr(s, "README") &&
+	check(rc == 0 && s && strstr(s, "sharpen     My own sharpen.\n") &&
+	      strstr(s, "zz-mine     Mine.\n") && strstr(s, "sobel-x     Sobel x:") &&
+	      strstr(s, "broken      (not usable: ") && !strstr(s, "README") &&
 	      strstr(s, "blur ") < strstr(s, "box3 ") && strstr(s, "box3 ") < strstr(s, "zz-mine"),
 	      "kern_list: sorted, padded, first occurrence wins", "%s", s ? s : "(null)");
 	check(lines_starting(s, "sharpen ") == 1 && lines_starting(s, "blur ") == 1,

@@ -310,7 +310,7 @@ static int emit_to_string(const struct conv_job *job, char **text, struct err *e
 
 	if (f == NULL)
 		return -1;
-	r = toeplitz_emit_matrix(f, job, err);
+	r = toeplitz_emit_matrix(f, job, NULL, err);
 	fclose(f);
 	return r;
 }
@@ -513,7 +513,7 @@ static void test_emit_edges(void)
 	wt[0] = 1;
 	full = fopen("/dev/full", "w");
 	if (full != NULL) {
-		r = toeplitz_emit_matrix(full, &job, &err);
+		r = toeplitz_emit_matrix(full, &job, NULL, &err);
 		check(r == -1 && err.cls == ERR_IO && strstr(err.msg, "write failed") != NULL,
 		      "emit-matrix to a full disk is an I/O error", "returned %d, class %d, %s",
 		      r, err.cls, err.msg);
