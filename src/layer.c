@@ -31,10 +31,13 @@
  * the rows and columns the kernel reads, C correlates ("valid" on the
  * extension), D keeps every sy-th row and sx-th column.  T^T = E^T C^T
  * D^T: D^T spreads the image over the stride-1 output grid with zeros
- * between (zero insertion), C^T is the full correlation with the kernel
- * turned half a turn and the roles of inputs and kernels swapped, and E^T
- * folds each extended sample back onto the sample the border rule read
- * (fold; a zero border drops it).
+ * between, C^T is the full correlation with the kernel turned half a turn
+ * and the roles of inputs and kernels swapped, and E^T folds each extended
+ * sample back onto the sample the border rule read (fold; a zero border
+ * drops it).  The zeros are never multiplied: output phase (p, q) of C^T
+ * D^T sees only the taps (sy b + p, sx d + q), so each phase is one full
+ * convolution of the image itself with that part of the kernel
+ * (adjoint_job), kh kw multiply-adds per input sample and kernel in all.
  */
 
 static int at_least_1(int v)
@@ -208,91 +211,99 @@ static int forward_job(const struct step *st, const struct plane *const *in,
 }
 
 /*
- * adjoint_job sets job to compute C^T D^T of the nk planes y[] (oh x ow)
- * into the nin planes xp[] of the extended forward input ((oh1 + kh - 1)
- * x (ow1 + kw - 1)), made in s with the zero-inserted inputs.
+ * adjoint_job sets job to compute output phase (p, q) of C^T D^T of the nk
+ * planes y[] (oh x ow): the samples (sy a + p, sx e + q) of the extended
+ * forward input.  Spread over the stride-1 grid, y reaches them only
+ * through the taps (sy b + p, sx d + q), so the phase is the full
+ * convolution of y with that part of each kernel (qh x qw): inputs are the
+ * kernels, outputs the forward's inputs, made in s ((oh + qh - 1) x (ow +
+ * qw - 1) each).  Returns 1 when every weight of the phase is zero (there
+ * is nothing to compute), 0 when job is set, -1 on failure.
  */
-static int adjoint_job(const struct step *st, const struct plane *const *y,
+static int adjoint_job(const struct step *st, const struct plane *const *y, int p, int q,
 		       struct conv_job *job, struct scratch *s, struct err *err)
 {
-	const int kh = st->job.kh, kw = st->job.kw;
-	int m, c, i, j, u, v;
+	const int kh = st->job.kh, kw = st->job.kw, sy = st->sy, sx = st->sx;
+	const int qh = (kh + sy - 1) / sy, qw = (kw + sx - 1) / sx;
+	int m, c, i, j, ki, kj, any = 0;
 
-	if (scratch_alloc(s, st->nk + st->nin, st->nin, err))
+	if (scratch_alloc(s, st->nin, st->nin, err))
 		return -1;
-	s->wt = malloc(((size_t)st->nk * st->nin * kh * kw + 1) * sizeof *s->wt);
+	s->wt = calloc((size_t)st->nk * st->nin * qh * qw + 1, sizeof *s->wt);
 	if (s->wt == NULL)
 		return err_oom(err, "layer");
-	for (m = 0; m < st->nk; m++) {
-		if (plane_alloc(&s->pl[m], st->ow1, st->oh1, err))
-			return -1;
-		s->n = m + 1;
-		for (u = 0; u < st->oh; u++) {
-			const float *src = plane_row(y[m], u);
-			float *dst = plane_row(&s->pl[m], u * st->sy);
-
-			for (v = 0; v < st->ow; v++)
-				dst[(size_t)v * st->sx] = src[v];
-		}
-		s->ins[m] = &s->pl[m];
-	}
-	for (c = 0; c < st->nin; c++) {
-		if (plane_alloc(&s->pl[st->nk + c], st->ow1 + kw - 1, st->oh1 + kh - 1, err))
-			return -1;
-		s->n = st->nk + c + 1;
-		s->outs[c] = &s->pl[st->nk + c];
-	}
-	/* Output c of the adjoint, input m: matrix (m, c) turned half a turn. */
+	/* Output c, input m: the phase's taps of matrix (m, c), turned half a turn. */
 	for (c = 0; c < st->nin; c++)
 		for (m = 0; m < st->nk; m++)
-			for (i = 0; i < kh; i++)
-				for (j = 0; j < kw; j++)
-					s->wt[(((size_t)c * st->nk + m) * kh + i) * kw + j] =
-						weight(st, m, c, kh - 1 - i, kw - 1 - j);
+			for (i = 0; i < qh; i++)
+				for (j = 0; j < qw; j++) {
+					ki = sy * (qh - 1 - i) + p;
+					kj = sx * (qw - 1 - j) + q;
+					if (ki >= kh || kj >= kw)
+						continue;
+					s->wt[(((size_t)c * st->nk + m) * qh + i) * qw + j] =
+						weight(st, m, c, ki, kj);
+					any |= weight(st, m, c, ki, kj) != 0.0f;
+				}
+	if (!any)
+		return 1;
+	for (c = 0; c < st->nin; c++) {
+		if (plane_alloc(&s->pl[c], st->ow + qw - 1, st->oh + qh - 1, err))
+			return -1;
+		s->n = c + 1;
+		s->outs[c] = &s->pl[c];
+	}
 	*job = st->job;
-	job->in = s->ins[0];
+	job->in = y[0];
 	job->nin = st->nk > 1 ? st->nk : 0;
-	job->ins = st->nk > 1 ? s->ins : NULL;
+	job->ins = st->nk > 1 ? y : NULL;
 	job->nk = st->nin;
 	job->outs = s->outs;
 	job->out = s->outs[0];
 	job->wt = s->wt;
+	job->kw = qw;
+	job->kh = qh;
 	job->combine = KERN_SUM;
-	job->ax = kw - 1;
-	job->ay = kh - 1;
+	job->ax = qw - 1;
+	job->ay = qh - 1;
 	job->border.mode = BORDER_CONST;
 	job->border.value = 0;
 	return 0;
 }
 
 /*
- * fold is E^T: x (w x h, the forward input) receives each sample of the
- * extension xp at the sample the border rule read for it; extended row t
- * is input row t - ay.  Returns 0 or -1 (out of memory).
+ * fold is E^T for phase (p, q): x (the forward input) receives each sample
+ * of the phase at the sample the border rule read for it; the phase's
+ * sample (a, e) is extended row sy a + p - AY, column sx e + q - AX, and
+ * the extension has oh1 + kh - 1 rows and ow1 + kw - 1 columns (a zero
+ * border drops what falls outside the image).  Returns 0 or -1.
  */
-static int fold(const struct plane *xp, const struct step *st, struct plane *x, struct err *err)
+static int fold(const struct plane *ph, const struct step *st, int p, int q, struct plane *x,
+		struct err *err)
 {
 	enum border_mode mode = st->job.border.mode;
-	long *col = malloc(((size_t)xp->w + 1) * sizeof *col), r;
-	int t, u, y;
+	long *col = malloc(((size_t)ph->w + 1) * sizeof *col), r, t, u;
+	int a, e;
 
 	if (col == NULL)
 		return err_oom(err, "layer");
-	for (y = 0; y < x->h; y++)
-		memset(plane_row(x, y), 0, (size_t)x->w * sizeof(float));
-	for (u = 0; u < xp->w; u++)
-		col[u] = border_index(mode, (long)u - st->job.ax, x->w);
-	for (t = 0; t < xp->h; t++) {
-		const float *src = plane_row(xp, t);
+	for (e = 0; e < ph->w; e++) {
+		u = (long)st->sx * e + q;
+		col[e] = u < (long)st->ow1 + st->job.kw - 1 ?
+			border_index(mode, u - st->job.ax, x->w) : -1;
+	}
+	for (a = 0; a < ph->h; a++) {
+		const float *src = plane_row(ph, a);
 		float *dst;
 
-		r = border_index(mode, (long)t - st->job.ay, x->h);
+		t = (long)st->sy * a + p;
+		r = t < (long)st->oh1 + st->job.kh - 1 ? border_index(mode, t - st->job.ay, x->h) : -1;
 		if (r < 0)
 			continue;
 		dst = plane_row(x, (int)r);
-		for (u = 0; u < xp->w; u++)
-			if (col[u] >= 0)
-				dst[col[u]] += src[u];
+		for (e = 0; e < ph->w; e++)
+			if (col[e] >= 0)
+				dst[col[e]] += src[e];
 	}
 	free(col);
 	return 0;
@@ -379,6 +390,28 @@ static double now(void)
  * outputs (nk planes when split, else one; nin for the transpose), all
  * allocated here into outs[].  *used receives the engine.
  */
+/* explain_job prints the plan of one engine job for --explain. */
+static void explain_job(const struct step *st, const struct kernel *k, const struct job_opts *opts,
+			const struct conv_job *job, int nout)
+{
+	fprintf(opts->explain, "imfilter: plan for %s: %dx%d kernel%s, %d input%s and "
+		"%d output%s, stride %dx%d, dilation %dx%d%s; engine job%s of %d x %d input%s "
+		"of %dx%d, kernel %dx%d, output %dx%d\n",
+		k->name, k->w, k->h, st->nk > 1 ? "s" : "", st->nin, st->nin > 1 ? "s" : "",
+		nout, nout > 1 ? "s" : "", st->sx, st->sy,
+		at_least_1(opts->dilation[0]), at_least_1(opts->dilation[1]),
+		opts->transpose ? ", transposed" : "",
+		opts->transpose && st->sx * st->sy > 1 ? " (one per output phase)" : "",
+		job->nk, eng_nin(job), eng_nin(job) > 1 ? "s" : "", job->in->w, job->in->h,
+		job->kw, job->kh, job->out->w, job->out->h);
+	eng_explain(opts->explain, job);
+}
+
+/*
+ * run_one computes one application of the step: the planes in[] to the
+ * outputs (nk planes when split, else one; nin for the transpose), all
+ * allocated here into outs[].  *used receives the engine.
+ */
 static int run_one(const struct step *st, const struct kernel *k, const struct job_opts *opts,
 		   const struct plane *const *in, struct plane *outs, const struct engine **used,
 		   char *note, size_t note_size, struct err *err)
@@ -386,8 +419,8 @@ static int run_one(const struct step *st, const struct kernel *k, const struct j
 	struct scratch s;
 	struct conv_job job;
 	struct plane *outp[IMG_MAX_CHANNELS * KERN_MAX_BANK];
-	const struct engine *e;
-	int i, nout, status = -1;
+	const struct engine *e = NULL;
+	int i, p, q, rc, nout, status = -1;
 
 	memset(&s, 0, sizeof s);
 	nout = opts->transpose ? st->nin : st->split ? st->nk : 1;
@@ -397,30 +430,38 @@ static int run_one(const struct step *st, const struct kernel *k, const struct j
 			goto done;
 		outp[i] = &outs[i];
 	}
-	if (opts->transpose ? adjoint_job(st, in, &job, &s, err)
-			    : forward_job(st, in, outp, &job, &s, err))
-		goto done;
-	e = opts->engine != NULL ? opts->engine : eng_choose(&job);
-	*used = e;
-	if (opts->explain != NULL) {
-		fprintf(opts->explain, "imfilter: plan for %s: %dx%d kernel%s, %d input%s and "
-			"%d output%s per engine job, stride %dx%d, dilation %dx%d%s; "
-			"engine job of %d x %d input%s of %dx%d, kernel %dx%d, output %dx%d\n",
-			k->name, k->w, k->h, st->nk > 1 ? "s" : "", st->nin, st->nin > 1 ? "s" : "",
-			nout, nout > 1 ? "s" : "", st->sx, st->sy,
-			at_least_1(opts->dilation[0]), at_least_1(opts->dilation[1]),
-			opts->transpose ? ", transposed" : "", job.nk, eng_nin(&job),
-			eng_nin(&job) > 1 ? "s" : "", job.in->w, job.in->h, job.kw, job.kh,
-			job.out->w, job.out->h);
-		eng_explain(opts->explain, &job);
+	if (!opts->transpose) {
+		if (forward_job(st, in, outp, &job, &s, err))
+			goto done;
+		e = opts->engine != NULL ? opts->engine : eng_choose(&job);
+		if (opts->explain != NULL)
+			explain_job(st, k, opts, &job, nout);
+		if (eng_run(e, &job, err))
+			goto done;
+		snprintf(note, note_size, "%s", job.note);
 	}
-	if (eng_run(e, &job, err))
-		goto done;
-	snprintf(note, note_size, "%s", job.note);
-	if (opts->transpose)
-		for (i = 0; i < nout; i++)
-			if (fold(s.outs[i], st, &outs[i], err))
+	/* The transpose: each output phase, folded into the outputs (zeroed). */
+	for (p = 0; opts->transpose && p < st->sy; p++)
+		for (q = 0; q < st->sx; q++) {
+			rc = adjoint_job(st, in, p, q, &job, &s, err);
+			if (rc < 0)
 				goto done;
+			if (rc == 0) {
+				if (e == NULL) {
+					e = opts->engine != NULL ? opts->engine : eng_choose(&job);
+					if (opts->explain != NULL)
+						explain_job(st, k, opts, &job, nout);
+				}
+				if (eng_run(e, &job, err))
+					goto done;
+				snprintf(note, note_size, "%s", job.note);
+				for (i = 0; i < nout; i++)
+					if (fold(s.outs[i], st, p, q, &outs[i], err))
+						goto done;
+			}
+			scratch_free(&s);
+		}
+	*used = e;
 	status = 0;
 done:
 	scratch_free(&s);
