@@ -230,8 +230,7 @@ static int run_split(const struct engine *e, struct conv_job *job, struct err *e
 	int b, c, y, first, status = -1;
 	const int ow = job->out->w, oh = job->out->h;
 
-	if (plane_alloc(&tmp, ow, oh, err) ||
-	    (job->outs == NULL && job->nk > 1 && plane_alloc(&rb, ow, oh, err)))
+	if (job->outs == NULL && job->nk > 1 && plane_alloc(&rb, ow, oh, err))
 		goto done;
 	for (b = 0; b < job->nk; b++) {
 		struct plane *acc = job->outs != NULL ? job->outs[b] : job->nk > 1 ? &rb : job->out;
@@ -239,6 +238,9 @@ static int run_split(const struct engine *e, struct conv_job *job, struct err *e
 		for (c = 0, first = 1; c < eng_nin(job); c++) {
 			if (zero_matrix(job, b, c))
 				continue;
+			/* The scratch plane only once a second input needs it. */
+			if (!first && tmp.px == NULL && plane_alloc(&tmp, ow, oh, err))
+				goto done;
 			sub = split_job(job, b, c, first ? acc : &tmp);
 			if (e->run(&sub, err))
 				goto done;
@@ -307,6 +309,12 @@ int eng_run(const struct engine *e, struct conv_job *job, struct err *err)
 		return err_set(err, ERR_USAGE, "engine %s cannot run this job: it takes %s",
 			       e->name, e->takes != NULL ? e->takes : "other jobs");
 	job->note[0] = '\0';
+	if (job->nin <= 1 && job->nk == 1 && job->outs != NULL) {
+		/* One input, one kernel: a plain job. */
+		job->out = job->outs[0];
+		job->outs = NULL;
+		job->combine = KERN_SUM;
+	}
 	if (is_multi(job) && !e->multi)
 		return run_split(e, job, err);
 	return e->run(job, err);

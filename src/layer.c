@@ -227,11 +227,14 @@ static int adjoint_job(const struct step *st, const struct plane *const *y, int 
 	const int qh = (kh + sy - 1) / sy, qw = (kw + sx - 1) / sx;
 	int m, c, i, j, ki, kj, any = 0;
 
-	if (scratch_alloc(s, st->nin, st->nin, err))
+	/* The phases' planes are the same size: made for the first, reused. */
+	if (s->pl == NULL && scratch_alloc(s, st->nin, st->nin, err))
 		return -1;
-	s->wt = calloc((size_t)st->nk * st->nin * qh * qw + 1, sizeof *s->wt);
+	if (s->wt == NULL)
+		s->wt = calloc((size_t)st->nk * st->nin * qh * qw + 1, sizeof *s->wt);
 	if (s->wt == NULL)
 		return err_oom(err, "layer");
+	memset(s->wt, 0, ((size_t)st->nk * st->nin * qh * qw + 1) * sizeof *s->wt);
 	/* Output c, input m: the phase's taps of matrix (m, c), turned half a turn. */
 	for (c = 0; c < st->nin; c++)
 		for (m = 0; m < st->nk; m++)
@@ -247,7 +250,7 @@ static int adjoint_job(const struct step *st, const struct plane *const *y, int 
 				}
 	if (!any)
 		return 1;
-	for (c = 0; c < st->nin; c++) {
+	for (c = s->n; c < st->nin; c++) {
 		if (plane_alloc(&s->pl[c], st->ow + qw - 1, st->oh + qh - 1, err))
 			return -1;
 		s->n = c + 1;
@@ -459,7 +462,6 @@ static int run_one(const struct step *st, const struct kernel *k, const struct j
 					if (fold(s.outs[i], st, p, q, &outs[i], err))
 						goto done;
 			}
-			scratch_free(&s);
 		}
 	*used = e;
 	status = 0;
