@@ -232,6 +232,41 @@ static void test_banks(void)
 	kern_free(&k);
 }
 
+/* Cross-channel kernels: channels, kernels, per-kernel bias and auto scale. */
+static void test_channels(void)
+{
+	struct kernel k;
+	struct err e;
+	int rc;
+
+	rc = parse("channels 2\nbias 0.5\nscale auto\n1 1\n---\n2 0\n---\n"
+		   "bias -1\n0 3\n---\n0 1\n---\n5 5\n---\n0 0\n", "c.kernel", &k, &e);
+	check(rc == 0 && k.nin == 2 && k.n == 6 && kern_outputs(&k) == 3 && !k.combined &&
+	      k.biases != NULL && k.biases[0] == 0.5 && k.biases[1] == -1 && k.biases[2] == -1 &&
+	      k.scale[0] == 4 && k.scale[1] == 4 && k.scale[2] == 4 && k.scale[3] == 4 &&
+	      k.scale[4] == 10 && k.scale[5] == 10,
+	      "channels 2: 3 kernels of 2 matrices, biases carry over, auto scale per kernel",
+	      "rc %d %s nin %d n %d", rc, e.msg, k.nin, k.n);
+	kern_set_bias(&k, 0.25);
+	check(rc == 0 && k.biases[0] == 0.25 && k.biases[2] == 0.25 && k.bias == 0.25,
+	      "kern_set_bias sets every kernel's bias", "%g %g", k.biases[0], k.biases[2]);
+	kern_set_scale(&k, 0, 1);
+	check(rc == 0 && k.scale[0] == 4 && k.scale[3] == 4 && k.scale[5] == 10,
+	      "kern_set_scale auto: the sum over each kernel's matrices", "%g %g %g",
+	      k.scale[0], k.scale[3], k.scale[5]);
+	kern_free(&k);
+	rc = parse("channels 3\ncombine magnitude\nbias 0.1\n1\n---\n2\n---\n3\n---\n"
+		   "4\n---\n5\n---\n6\n", "c.kernel", &k, &e);
+	check(rc == 0 && k.nin == 3 && k.combined && kern_outputs(&k) == 1 && k.bias == 0.1 &&
+	      k.combine == KERN_MAGNITUDE, "channels 3 with combine: one output, one bias",
+	      "rc %d %s", rc, e.msg);
+	kern_free(&k);
+	rc = parse("1 2\n---\n3 4\n", "c.kernel", &k, &e);
+	check(rc == 0 && k.nin == 0 && k.biases == NULL && kern_outputs(&k) == 1,
+	      "an ordinary bank is not cross-channel", "rc %d %s", rc, e.msg);
+	kern_free(&k);
+}
+
 /* One rejected text: the error's place and a fragment of its message. */
 struct bad {
 	const char *text, *fname;
@@ -296,6 +331,19 @@ static void test_bad(void)
 		{ "1 2\r\n3 x\r\n", "t.kernel", 2, 3, "expected a number, found \"x\"" },
 		{ "1\t2\n3\t\tx\n", "t.kernel", 2, 4, "expected a number, found \"x\"" },
 		{ "1 \x01\n", "t.kernel", 1, 3, "expected a number, found \"\\x01\"" },
+		/* cross-channel kernels */
+		{ "channels 0\n1\n", "t.kernel", 1, 10, "channels must be an integer from 1 to 4" },
+		{ "channels 5\n1\n", "t.kernel", 1, 10, "channels must be an integer from 1 to 4" },
+		{ "1\n---\nchannels 2\n2\n", "t.kernel", 3, 1, "\"channels\" after the first matrix" },
+		{ "channels 2\nchannels 2\n1\n---\n2\n", "t.kernel", 2, 1, "duplicate \"channels\"" },
+		{ "channels 2\n1\n---\n2\n---\n3\n", "t.kernel", 1, 1,
+		  "3 matrices make no whole number of kernels of 2 channels" },
+		{ "channels 2\n1\n---\nbias 1\n2\n", "t.kernel", 4, 1,
+		  "a kernel's bias goes before its first matrix" },
+		{ "channels 1\ncombine max\n1\n---\nbias 2\n2\n", "t.kernel", 5, 1,
+		  "has one bias, before its first matrix" },
+		{ "channels 1\n1\n---\nbias 1\nbias 2\n2\n", "t.kernel", 5, 1,
+		  "duplicate \"bias\" for one kernel" },
 		/* libvips matrix files */
 		{ "3 3\n1 2 3\n4 5 6\n", "v.mat", 1, 3, "the header gives a height of 3, but 2 rows follow" },
 		{ "3 2 0\n1 2 3\n4 5 6\n", "v.mat", 1, 5, "scale must not be 0" },
@@ -962,6 +1010,7 @@ int main(void)
 	test_good();
 	test_names_and_desc();
 	test_banks();
+	test_channels();
 	test_bad();
 	test_limits();
 	test_inline();
