@@ -17,7 +17,7 @@ VERSION   = 0.1.0
 # Debian packages that the build and the tests need (make deps).
 DEB_BUILD = make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev \
             libfftw3-dev libopenblas-dev
-DEB_TEST  = python3 python3-numpy python3-scipy valgrind groff-base \
+DEB_TEST  = python3 python3-numpy python3-scipy python3-torch valgrind groff-base \
             clang libclang-rt-14-dev llvm time \
             libjpeg-turbo-progs imagemagick parallel locales
 # The peers make bench compares with (make bench-deps; not needed by make check).
@@ -36,6 +36,7 @@ FUZZ_TARGETS  = kernel inline png jpeg pnm cli
 # the main targets install them first (see "deps" below).
 DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
              $(PYTHON) -c 'import numpy, scipy' 2>/dev/null && \
+             test -f /usr/lib/python3/dist-packages/torch/__init__.py && \
              command -v valgrind >/dev/null && command -v groff >/dev/null && \
              command -v $(SAN_CC) >/dev/null && command -v llvm-symbolizer >/dev/null && \
              ls "$$($(SAN_CC) -print-resource-dir)"/lib/linux/libclang_rt.fuzzer-*.a \
