@@ -40,7 +40,7 @@
  * the given image: an image of h x w becomes H x W with
  *   same:  H = h sy                 (PyTorch output_padding sy - 1)
  *   valid: H = (h - 1) sy + KH      (output_padding 0)
- *   full:  H = (h - 1) sy - KH + 2  (output_padding 0; at least 1)
+ *   full:  H = (h - 1) sy - KH + 2  (output_padding 0; refused when < 1)
  * and its M channels (one per kernel) become N; then the bias is added to
  * every sample (the kernel's biases must then be equal).  Border rules
  * other than zero fold: T^T adds what T read outside the image back into
