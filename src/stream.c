@@ -63,6 +63,7 @@ struct stream {
 	int writer_done;          /* no one reads im any more */
 	int final;                /* rows of results the encoder may read */
 	int busy;                 /* a thread is filtering */
+	int ready;                /* the strips are planned: the decoder may run them */
 	int failed;               /* filtering failed (ferr says why, unless decoding did) */
 	/* The filter's, used by one thread at a time (busy): */
 	struct err ferr;
@@ -96,6 +97,9 @@ int stream_can(const struct job_opts *job, int nkernels, int linear, const char 
 
 /* ---- the decoder's side ---------------------------------------------------- */
 
+static int run_strip(struct stream *st);
+static int strip_end(const struct stream *st, int s);
+
 static void on_rows(void *ctx, const struct image *im, int n)
 {
 	struct stream *st = ctx;
@@ -108,11 +112,31 @@ static void on_rows(void *ctx, const struct image *im, int n)
 		pthread_cond_broadcast(&st->cond);
 		while (!st->writer_done)
 			pthread_cond_wait(&st->cond, &st->lock);
-	} else {
-		st->started = 1;
-		st->decoded = n;
-		if (n == 0 || n >= st->want)
-			pthread_cond_broadcast(&st->cond);
+		pthread_mutex_unlock(&st->lock);
+		return;
+	}
+	st->started = 1;
+	st->decoded = n;
+	if (n == 0 || n >= st->want)
+		pthread_cond_broadcast(&st->cond);
+	/*
+	 * When decoding is ahead (the rows of the next two strips are here
+	 * and no one is filtering), the encoder's thread is the slower one:
+	 * the decoder runs a strip itself, so that the two share the filter.
+	 * (JPEG decodes faster than it encodes; PNG the other way round, and
+	 * there the decoder never gets this far ahead.)
+	 */
+	if (st->ready && !st->busy && !st->failed && !st->writer_done && st->next + 1 < st->nstrips &&
+	    strip_end(st, st->next + 1) <= n) {
+		int rc;
+
+		st->busy = 1;
+		pthread_mutex_unlock(&st->lock);
+		rc = run_strip(st);
+		pthread_mutex_lock(&st->lock);
+		st->busy = 0;
+		st->failed |= rc != 0;
+		pthread_cond_broadcast(&st->cond);
 	}
 	pthread_mutex_unlock(&st->lock);
 }
@@ -199,6 +223,15 @@ static void strip_rows(const struct stream *st, int s, int *y0, int *y1)
 	*y1 = s == st->nstrips - 1 ? st->im.h : *y0 + st->rows;
 }
 
+/* strip_end is the end of the source rows strip s reads (clipped to the image). */
+static int strip_end(const struct stream *st, int s)
+{
+	int y0, y1;
+
+	strip_rows(st, s, &y0, &y1);
+	return y1 - st->ay + st->job.kh - 1 < st->im.h ? y1 - st->ay + st->job.kh - 1 : st->im.h;
+}
+
 /* write_back copies strip s's results over its source rows. */
 static void write_back(struct stream *st, int s)
 {
@@ -218,12 +251,12 @@ static int run_strip(struct stream *st)
 {
 	const struct stream_job *sj = st->sj;
 	struct image *im = &st->im, *b = &st->buf[st->next % 2];
-	int s = st->next, y0, y1, a, bend, c, y, kh = st->job.kh, final;
+	int s = st->next, y0, y1, a, bend, c, y, final;
 	double t0 = now();
 
 	strip_rows(st, s, &y0, &y1);
 	a = y0 - st->ay > 0 ? y0 - st->ay : 0;
-	bend = y1 - st->ay + kh - 1 < im->h ? y1 - st->ay + kh - 1 : im->h;
+	bend = strip_end(st, s);
 	if (wait_decoded(st, bend))
 		return -1;
 	if (st->premul && st->premul_done < bend) {
@@ -388,6 +421,9 @@ int stream_file(const struct stream_job *sj, struct err *err)
 	planned = st.started && !st.dec_failed;
 	pthread_mutex_unlock(&st.lock);
 	if (planned && plan(&st, &ok) == 0 && ok) {
+		pthread_mutex_lock(&st.lock);
+		st.ready = 1;
+		pthread_mutex_unlock(&st.lock);
 		rows.wait = need;
 		rows.ctx = &st;
 		rc = io_write_rows(sj->output, &st.im, sj->write, &rows, &werr);
