@@ -21,11 +21,13 @@
  *                    for `final` rows before it reads them (io_rows)
  *
  * The filter has no thread of its own: whichever encoder thread needs
- * rows that are not final runs the next strip (`busy` keeps it to one at
- * a time), on one thread: with two cores the decoder has one and the
- * filter and encoder the other.  (Splitting a strip of a few dozen rows
- * into bands as well was slower, measured: the threads' start-up and
- * the competition with the decoder cost more than the second band gained.)
+ * rows that are not final runs the next strip, and so does the decoder
+ * when it is two strips ahead (`busy` keeps it to one strip at a time, in
+ * order).  A strip runs on one thread: with two cores the decoder has one
+ * and the filter and encoder the other.  (Splitting a strip of a few
+ * dozen rows into bands as well was slower, measured: the threads'
+ * start-up and the competition with the decoder cost more than the
+ * second band gained.)
  *
  * Strips.  Output rows [y0, y1) of a `same` job with anchor ay read the
  * border-extended source rows y0 - ay .. y1 - ay + kh - 2.  A strip runs
@@ -59,7 +61,6 @@ struct stream {
 	int decoded;              /* rows of im final from the decoder */
 	int want;                 /* the decoded rows a waiting filter needs */
 	int dec_failed;           /* decoding failed: nothing more will come */
-	int dec_over;             /* the decoder thread is done with im */
 	int writer_done;          /* no one reads im any more */
 	int final;                /* rows of results the encoder may read */
 	int busy;                 /* a thread is filtering */
@@ -148,7 +149,6 @@ static void *decoder(void *arg)
 
 	pthread_mutex_lock(&st->lock);
 	st->dec_failed |= rc != 0;
-	st->dec_over = 1;
 	pthread_cond_broadcast(&st->cond);
 	pthread_mutex_unlock(&st->lock);
 	return NULL;
