@@ -24,6 +24,7 @@
 #include "job.h"
 #include "kernel.h"
 #include "layer.h"
+#include "stream.h"
 
 #ifndef IMF_VERSION
 #define IMF_VERSION "0"
@@ -526,6 +527,13 @@ static int write_matrix(FILE *f, const char *name, void *ctx, struct err *err)
  * that --accept-damaged let through is decoded with one warning line on
  * stderr, since the picture holds grey where the data was lost.
  */
+static void warn_damage(const char *path, const struct io_read_opts *ro)
+{
+	if (ro->damage[0] != '\0')
+		fprintf(stderr, "imfilter: %s: warning: damaged data decoded anyway: %s\n",
+			strcmp(path, "-") == 0 ? "<stdin>" : path, ro->damage);
+}
+
 static int read_input(const struct cli *cli, const char *path, struct image *im,
 		      struct err *err)
 {
@@ -534,9 +542,7 @@ static int read_input(const struct cli *cli, const char *path, struct image *im,
 
 	if (io_read_opts(path, im, &ro, err))
 		return -1;
-	if (ro.damage[0] != '\0')
-		fprintf(stderr, "imfilter: %s: warning: damaged data decoded anyway: %s\n",
-			strcmp(path, "-") == 0 ? "<stdin>" : path, ro.damage);
+	warn_damage(path, &ro);
 	return 0;
 }
 
@@ -615,6 +621,19 @@ static int filter_file(struct run *r, const char *input, const char *output,
 	if (out.format == IO_NONE && (out.format = io_format_by_ext(output)) == IO_NONE) {
 		err_set(&err, ERR_USAGE, "%s: cannot tell the output format from the name; use --format",
 			output);
+		goto done;
+	}
+	/* Decoding, filtering and encoding overlapped, when the job allows (stream.h). */
+	if (stream_can(&job, cli->nkernels, r->kernels[0], cli->linear, output, out.format)) {
+		struct io_read_opts ro = { .max_pixels = (unsigned long long)cli->max_pixels,
+					   .accept_damaged = cli->accept_damaged };
+		struct stream_job sj = { input, output, &ro, r->kernels[0], &job, &out,
+					 cli->absval, (float)cli->offset };
+		int rc = stream_file(&sj, &err);
+
+		warn_damage(input, &ro);
+		if (rc == 0 && cli->wisdom != NULL)
+			fft_wisdom_save(cli->wisdom, &err);
 		goto done;
 	}
 	if (read_input(cli, input, &im, &err))

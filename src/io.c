@@ -188,6 +188,8 @@ int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
 	src.max_pixels = opts->max_pixels;
 	src.accept_damaged = opts->accept_damaged;
 	src.damage = opts->damage;
+	src.rows = opts->rows;
+	src.rows_ctx = opts->rows_ctx;
 	opts->damage[0] = '\0';
 	if (is_stdin) {
 		fd = STDIN_FILENO;
@@ -217,6 +219,8 @@ int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
 	free(buf);
 	if (rc)
 		img_free(im);
+	else
+		io_src_rows(&src, im, im->h);
 	return rc;
 }
 
@@ -309,11 +313,11 @@ static int resolve(const char *name, int by_ext, const struct image *im,
 }
 
 static int encode(FILE *f, const char *name, const struct image *im,
-		  const struct enc_params *p, struct err *err)
+		  const struct enc_params *p, const struct io_rows *rows, struct err *err)
 {
 	switch (p->format) {
-	case IO_PNG: return io_png_encode(f, name, im, p->depth, p->threads, p->png_level, err);
-	case IO_JPEG: return io_jpeg_encode(f, name, im, p->quality, err);
+	case IO_PNG: return io_png_encode(f, name, im, p->depth, p->threads, p->png_level, rows, err);
+	case IO_JPEG: return io_jpeg_encode(f, name, im, p->quality, rows, err);
 	case IO_PNM: return io_pnm_encode(f, name, im, p->depth, err);
 	case IO_PFM: return io_pfm_encode(f, name, im, err);
 	case IO_NONE: break;
@@ -421,20 +425,31 @@ fail:
 struct encode_ctx {
 	const struct image *im;
 	const struct enc_params *p;
+	const struct io_rows *rows;
 };
 
 static int encode_to(FILE *f, const char *name, void *ctx, struct err *err)
 {
 	struct encode_ctx *e = ctx;
 
-	return encode(f, name, e->im, e->p, err);
+	/* The PNM and PFM encoders take the image whole. */
+	if (e->p->format != IO_PNG && e->p->format != IO_JPEG &&
+	    io_wait_rows(e->rows, name, e->im->h, err))
+		return -1;
+	return encode(f, name, e->im, e->p, e->rows, err);
 }
 
 int io_write(const char *path, const struct image *im,
 	     const struct io_write_opts *opts, struct err *err)
 {
+	return io_write_rows(path, im, opts, NULL, err);
+}
+
+int io_write_rows(const char *path, const struct image *im, const struct io_write_opts *opts,
+		  const struct io_rows *rows, struct err *err)
+{
 	struct enc_params p;
-	struct encode_ctx ctx = { im, &p };
+	struct encode_ctx ctx = { im, &p, rows };
 	int is_stdout = strcmp(path, "-") == 0;
 	const char *name = is_stdout ? "<stdout>" : path;
 

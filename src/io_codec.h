@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "image.h"
+#include "io.h"
 #include "plane.h"
 
 /*
@@ -24,7 +25,26 @@ struct io_src {
 	/* Decode past damage (see io_read_opts), saying what it was in damage[256]. */
 	int accept_damaged;
 	char *damage;
+	/* io_read_opts' rows callback (io.h), or NULL. */
+	void (*rows)(void *ctx, const struct image *im, int n);
+	void *rows_ctx;
 };
+
+/* io_src_rows tells the reader, if any, that rows 0..n-1 of im are final (io.h). */
+static inline void io_src_rows(const struct io_src *src, const struct image *im, int n)
+{
+	if (src->rows != NULL)
+		src->rows(src->rows_ctx, im, n);
+}
+
+/* io_wait_rows waits for rows 0..n-1 when the image is still being made (io.h). */
+static inline int io_wait_rows(const struct io_rows *rows, const char *name, int n,
+			       struct err *err)
+{
+	if (rows == NULL || rows->wait(rows->ctx, n) == 0)
+		return 0;
+	return err_set(err, ERR_SOFTWARE, "%s: the image was not completed", name);
+}
 
 /*
  * Decoders fill *im (zeroed on failure) and return 0, or return -1 with err
@@ -35,20 +55,26 @@ struct io_src {
  */
 int io_png_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  int threads, int level, struct err *err);
+		  int threads, int level, const struct io_rows *rows, struct err *err);
 
 /*
- * io_png_idat writes im's samples (depth 8 or 16, not interlaced) as the
- * IDAT chunks of a PNG whose header libpng wrote, then IEND: filtered
- * and deflated on up to `threads` threads, the same bytes for any count;
- * level is IO_PNG_FAST or IO_PNG_LEVEL(n) (io.h).
+ * io_png_deflate filters and deflates im's samples (depth 8 or 16, not
+ * interlaced) into *out on up to `threads` threads, the same bytes for any
+ * count; level is IO_PNG_FAST or IO_PNG_LEVEL(n) (io.h).  With rows, each
+ * piece waits for its rows (io.h), so deflating overlaps their making.
+ * io_png_idat_write then writes them as the IDAT chunks of a PNG whose
+ * header libpng wrote, then IEND; io_png_idat_free releases *out (NULL is
+ * fine).
  */
-int io_png_idat(FILE *f, const char *name, const struct image *im, int depth, int threads,
-		int level, struct err *err);
+struct io_idat;
+int io_png_deflate(const char *name, const struct image *im, int depth, int threads,
+		   int level, const struct io_rows *rows, struct io_idat **out, struct err *err);
+int io_png_idat_write(FILE *f, const char *name, const struct io_idat *d, struct err *err);
+void io_png_idat_free(struct io_idat *d);
 
 int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
-		   int quality, struct err *err);
+		   int quality, const struct io_rows *rows, struct err *err);
 
 int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_pnm_encode(FILE *f, const char *name, const struct image *im, int depth,
@@ -89,6 +115,15 @@ static inline unsigned io_quantize(float v, unsigned max)
 		return max;
 	return (unsigned)((double)v * max + 0.5);
 }
+
+/*
+ * io_quantize_row8 sets dst[x] = io_quantize(src[x], 255) for x < n
+ * (vectorised, io_row.c).  io_unit_table8 fills t[v] = v / 255.0f, the
+ * float an 8-bit sample v decodes to: looking samples up gives the
+ * division's bits at the cost of a load.
+ */
+void io_quantize_row8(unsigned char *restrict dst, const float *restrict src, int n);
+void io_unit_table8(float t[256]);
 
 /* io_put writes n bytes, recording a failed write as ERR_IO with its errno. */
 static inline int io_put(FILE *f, const void *p, size_t n, const char *name,

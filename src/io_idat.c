@@ -48,11 +48,12 @@ struct piece {
 	size_t nz;
 	uLong adler;         /* Adler-32 of its filtered bytes */
 	size_t nraw;
-	int failed;
+	int failed;          /* 1: out of memory; 2: its rows never came (io_rows) */
 };
 
-struct idat {
+struct io_idat {
 	const struct image *im;
+	const struct io_rows *wait;   /* rows still being made, or NULL */
 	int depth, bpp;           /* bits per sample; bytes per pixel */
 	int zlevel, strategy;     /* deflateInit2's */
 	size_t rowbytes;          /* bytes of one row's samples, without the filter byte */
@@ -61,10 +62,15 @@ struct idat {
 	struct piece *p;
 	pthread_mutex_t lock;
 	int next;                 /* the next piece to take */
+	unsigned char zhead[2];   /* the zlib header */
 };
 
-/* get_row interleaves row y of the planes into big-endian samples. */
-static void get_row(const struct image *im, int depth, unsigned char *row, int y)
+/*
+ * get_row interleaves row y of the planes into big-endian samples; 8-bit
+ * rows are quantized a plane's row at a time into tmp (w bytes).
+ */
+static void get_row(const struct image *im, int depth, unsigned char *row, unsigned char *tmp,
+		    int y)
 {
 	int c, x, nch = im->nch;
 	unsigned max = depth == 16 ? 65535 : 255;
@@ -81,11 +87,14 @@ static void get_row(const struct image *im, int depth, unsigned char *row, int y
 				q[0] = (unsigned char)(v >> 8);
 				q[1] = (unsigned char)v;
 			}
+		} else if (nch == 1) {
+			io_quantize_row8(row, in, im->w);
 		} else {
 			unsigned char *q = row + c;
 
+			io_quantize_row8(tmp, in, im->w);
 			for (x = 0; x < im->w; x++, q += nch)
-				*q = (unsigned char)io_quantize(in[x], max);
+				*q = tmp[x];
 		}
 	}
 }
@@ -116,8 +125,11 @@ static void paeth(unsigned char *restrict dst, const unsigned char *restrict cur
 	}
 }
 
-/* do_piece filters and deflates piece k; scratch holds two rows and a row of zeros. */
-static void do_piece(struct idat *d, int k, unsigned char *scratch)
+/*
+ * do_piece filters and deflates piece k; scratch holds two rows, a row of
+ * zeros and get_row's tmp.
+ */
+static void do_piece(struct io_idat *d, int k, unsigned char *scratch)
 {
 	struct piece *p = &d->p[k];
 	int y0 = k * d->rows, y1 = y0 + d->rows < d->im->h ? y0 + d->rows : d->im->h, y;
@@ -127,6 +139,11 @@ static void do_piece(struct idat *d, int k, unsigned char *scratch)
 	z_stream zs;
 	int rc;
 
+	/* Rows still being made: wait for this piece's (io.h). */
+	if (d->wait != NULL && d->wait->wait(d->wait->ctx, y1) != 0) {
+		p->failed = 2;
+		return;
+	}
 	p->nraw = line * (size_t)(y1 - y0);
 	raw = malloc(p->nraw);
 	if (raw == NULL) {
@@ -134,9 +151,9 @@ static void do_piece(struct idat *d, int k, unsigned char *scratch)
 		return;
 	}
 	if (y0 > 0)
-		get_row(d->im, d->depth, prev, y0 - 1);
+		get_row(d->im, d->depth, prev, scratch + 3 * d->rowbytes, y0 - 1);
 	for (y = y0; y < y1; y++) {
-		get_row(d->im, d->depth, cur, y);
+		get_row(d->im, d->depth, cur, scratch + 3 * d->rowbytes, y);
 		above = y > 0 ? prev : scratch + 2 * d->rowbytes;
 		paeth(raw + line * (size_t)(y - y0), cur, above, d->rowbytes, d->bpp);
 		t = prev;
@@ -174,9 +191,9 @@ static void do_piece(struct idat *d, int k, unsigned char *scratch)
 
 static void *worker(void *arg)
 {
-	struct idat *d = arg;
-	/* Two rows, and a row of zeros above the first. */
-	unsigned char *scratch = calloc(3, d->rowbytes);
+	struct io_idat *d = arg;
+	/* Two rows, a row of zeros above the first, and get_row's tmp. */
+	unsigned char *scratch = calloc(4, d->rowbytes);
 	int k;
 
 	for (;;) {
@@ -223,65 +240,86 @@ static int put_chunk(FILE *f, const char *name, const char *type, const unsigned
 	return io_put(f, b, 4, name, err);
 }
 
-int io_png_idat(FILE *f, const char *name, const struct image *im, int depth, int threads,
-		int level, struct err *err)
+int io_png_deflate(const char *name, const struct image *im, int depth, int threads,
+		   int level, const struct io_rows *rows, struct io_idat **out, struct err *err)
 {
-	unsigned char zhead[2];
-	struct idat d;
+	struct io_idat *d;
 	pthread_t *tid = NULL;
-	unsigned char tail[4];
-	uLong adler;
-	int i, started = 0, status = 0;
+	int i, started = 0;
 
-	memset(&d, 0, sizeof d);
-	d.im = im;
-	d.depth = depth;
-	d.zlevel = level == IO_PNG_FAST ? FAST_LEVEL : level - 1;
-	d.strategy = level == IO_PNG_FAST ? FAST_STRATEGY : Z_DEFAULT_STRATEGY;
+	*out = NULL;
+	d = calloc(1, sizeof *d);
+	if (d == NULL)
+		return err_oom(err, name);
+	d->im = im;
+	d->wait = rows;
+	d->depth = depth;
+	d->zlevel = level == IO_PNG_FAST ? FAST_LEVEL : level - 1;
+	d->strategy = level == IO_PNG_FAST ? FAST_STRATEGY : Z_DEFAULT_STRATEGY;
 	/* The zlib header: deflate with a 32 kB window, the level's hint, the check bits. */
-	zhead[0] = 0x78;
-	zhead[1] = (unsigned char)((d.zlevel < 2 ? 0 : d.zlevel < 6 ? 1 : d.zlevel == 6 ? 2 : 3) << 6);
-	zhead[1] = (unsigned char)(zhead[1] + (31 - (zhead[0] * 256 + zhead[1]) % 31) % 31);
-	d.bpp = im->nch * depth / 8;
-	if (size_mul(&d.rowbytes, (size_t)im->w, (size_t)d.bpp))
+	d->zhead[0] = 0x78;
+	d->zhead[1] = (unsigned char)((d->zlevel < 2 ? 0 : d->zlevel < 6 ? 1 : d->zlevel == 6 ? 2 : 3) << 6);
+	d->zhead[1] = (unsigned char)(d->zhead[1] + (31 - (d->zhead[0] * 256 + d->zhead[1]) % 31) % 31);
+	d->bpp = im->nch * depth / 8;
+	if (size_mul(&d->rowbytes, (size_t)im->w, (size_t)d->bpp)) {
+		free(d);
 		return err_oom(err, name);
-	d.rows = (int)(PIECE_BYTES / (d.rowbytes + 1));
-	if (d.rows < 1)
-		d.rows = 1;
-	d.npieces = (im->h + d.rows - 1) / d.rows;
-	d.p = calloc((size_t)d.npieces, sizeof *d.p);
-	if (d.p == NULL)
+	}
+	d->rows = (int)(PIECE_BYTES / (d->rowbytes + 1));
+	if (d->rows < 1)
+		d->rows = 1;
+	d->npieces = (im->h + d->rows - 1) / d->rows;
+	d->p = calloc((size_t)d->npieces, sizeof *d->p);
+	if (d->p == NULL) {
+		free(d);
 		return err_oom(err, name);
-	pthread_mutex_init(&d.lock, NULL);
-	if (threads > d.npieces)
-		threads = d.npieces;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	if (threads > d->npieces)
+		threads = d->npieces;
 	if (threads > 1)
 		tid = malloc((size_t)(threads - 1) * sizeof *tid);
 	for (i = 0; tid != NULL && i < threads - 1; i++, started++)
-		if (pthread_create(&tid[i], NULL, worker, &d) != 0)
+		if (pthread_create(&tid[i], NULL, worker, d) != 0)
 			break;
-	worker(&d);
+	worker(d);
 	for (i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	free(tid);
-	pthread_mutex_destroy(&d.lock);
+	pthread_mutex_destroy(&d->lock);
+	*out = d;
+	for (i = 0; i < d->npieces; i++)
+		if (d->p[i].failed)
+			return d->p[i].failed == 2
+				       ? err_set(err, ERR_SOFTWARE, "%s: the image was not completed", name)
+				       : err_oom(err, name);
+	return 0;
+}
 
-	adler = adler32(0L, Z_NULL, 0);
-	for (i = 0; i < d.npieces && status == 0; i++) {
-		if (d.p[i].failed) {
-			status = err_oom(err, name);
-			break;
-		}
-		adler = i == 0 ? d.p[i].adler : adler32_combine(adler, d.p[i].adler, (z_off_t)d.p[i].nraw);
-		status = put_chunk(f, name, "IDAT", zhead, i == 0 ? 2 : 0, d.p[i].z, d.p[i].nz, err);
+int io_png_idat_write(FILE *f, const char *name, const struct io_idat *d, struct err *err)
+{
+	unsigned char tail[4];
+	uLong adler = adler32(0L, Z_NULL, 0);
+	int i;
+
+	for (i = 0; i < d->npieces; i++) {
+		adler = i == 0 ? d->p[i].adler : adler32_combine(adler, d->p[i].adler, (z_off_t)d->p[i].nraw);
+		if (put_chunk(f, name, "IDAT", d->zhead, i == 0 ? 2 : 0, d->p[i].z, d->p[i].nz, err))
+			return -1;
 	}
-	if (status == 0) {
-		put32(tail, adler);
-		status = put_chunk(f, name, "IDAT", NULL, 0, tail, 4, err) ||
-			 put_chunk(f, name, "IEND", NULL, 0, NULL, 0, err) ? -1 : 0;
-	}
-	for (i = 0; i < d.npieces; i++)
-		free(d.p[i].z);
-	free(d.p);
-	return status;
+	put32(tail, adler);
+	return put_chunk(f, name, "IDAT", NULL, 0, tail, 4, err) ||
+	       put_chunk(f, name, "IEND", NULL, 0, NULL, 0, err) ? -1 : 0;
+}
+
+void io_png_idat_free(struct io_idat *d)
+{
+	int i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->npieces; i++)
+		free(d->p[i].z);
+	free(d->p);
+	free(d);
 }

@@ -142,7 +142,8 @@ static void put_cmyk_row(struct image *im, const JSAMPLE *row, int y, int adobe)
 	}
 }
 
-static void put_row(struct image *im, const JSAMPLE *row, int y)
+/* put_row spreads an interleaved row over the planes; unit is io_unit_table8's. */
+static void put_row(struct image *im, const JSAMPLE *row, int y, const float *unit)
 {
 	int c, x, nch = im->nch;
 
@@ -151,7 +152,7 @@ static void put_row(struct image *im, const JSAMPLE *row, int y)
 		const JSAMPLE *p = row + c;
 
 		for (x = 0; x < im->w; x++, p += nch)
-			out[x] = (float)*p / 255.0f;
+			out[x] = unit[*p];
 	}
 }
 
@@ -194,6 +195,7 @@ static int decode_run(struct jpeg_dec *d)
 	j_decompress_ptr c = &d->cinfo;
 	JSAMPARRAY row;
 	int nch, cmyk;
+	float unit[256];
 
 	if (setjmp(d->fail.jb))
 		return -1;
@@ -231,9 +233,12 @@ static int decode_run(struct jpeg_dec *d)
 	d->im->depth = 8;
 	if (copy_meta(d))
 		return -1;
+	/* A reader of the rows as they come may start (io.h); the last waits for the end. */
+	io_src_rows(d->src, d->im, 0);
 	/* Memory from libjpeg's pools goes away with jpeg_destroy, jump or not. */
 	row = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE,
 				      c->output_width * (JDIMENSION)c->output_components, 1);
+	io_unit_table8(unit);
 	while (c->output_scanline < c->output_height) {
 		int y = (int)c->output_scanline;
 
@@ -241,7 +246,9 @@ static int decode_run(struct jpeg_dec *d)
 		if (cmyk)
 			put_cmyk_row(d->im, row[0], y, c->saw_Adobe_marker);
 		else
-			put_row(d->im, row[0], y);
+			put_row(d->im, row[0], y, unit);
+		if (y + 1 < d->im->h)
+			io_src_rows(d->src, d->im, y + 1);
 	}
 	jpeg_finish_decompress(c);
 	return 0;
@@ -263,8 +270,10 @@ int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err)
 	rc = decode_run(&d);
 
 	jpeg_destroy_decompress(&d.cinfo);
-	if (rc)
+	if (rc) {
+		io_src_rows(src, im, -1);
 		img_free(im);
+	}
 	return rc;
 }
 
@@ -317,19 +326,27 @@ struct jpeg_enc {
 	struct jpeg_out out;
 	const struct image *im;
 	int quality;
+	const struct io_rows *rows;
 };
 
-/* get_row interleaves row y as grey or RGB; alpha is dropped. */
-static void get_row(const struct image *im, int ncomp, JSAMPLE *row, int y)
+/*
+ * get_row interleaves row y as grey or RGB; alpha is dropped.  Each plane's
+ * row is quantized whole into tmp (w samples), then spread.
+ */
+static void get_row(const struct image *im, int ncomp, JSAMPLE *row, unsigned char *tmp, int y)
 {
 	int c, x;
 
+	if (ncomp == 1) {
+		io_quantize_row8(row, plane_row(&im->ch[0], y), im->w);
+		return;
+	}
 	for (c = 0; c < ncomp; c++) {
-		const float *in = plane_row(&im->ch[c], y);
 		JSAMPLE *p = row + c;
 
+		io_quantize_row8(tmp, plane_row(&im->ch[c], y), im->w);
 		for (x = 0; x < im->w; x++, p += ncomp)
-			*p = (JSAMPLE)io_quantize(in[x], 255);
+			*p = tmp[x];
 	}
 }
 
@@ -363,7 +380,7 @@ static int encode_run(struct jpeg_enc *e)
 	j_compress_ptr c = &e->cinfo;
 	const struct image *im = e->im;
 	int ncomp = im->nch >= 3 ? 3 : 1;
-	JSAMPARRAY row;
+	JSAMPARRAY row, tmp;
 
 	if (setjmp(e->fail.jb))
 		return -1;
@@ -395,8 +412,11 @@ static int encode_run(struct jpeg_enc *e)
 	put_meta(c, &im->meta);
 	row = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE,
 				      c->image_width * (JDIMENSION)ncomp, 1);
+	tmp = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE, c->image_width, 1);
 	while (c->next_scanline < c->image_height) {
-		get_row(im, ncomp, row[0], (int)c->next_scanline);
+		if (io_wait_rows(e->rows, e->fail.name, (int)c->next_scanline + 1, e->fail.err))
+			return -1;
+		get_row(im, ncomp, row[0], tmp[0], (int)c->next_scanline);
 		jpeg_write_scanlines(c, row, 1);
 	}
 	jpeg_finish_compress(c);
@@ -404,7 +424,7 @@ static int encode_run(struct jpeg_enc *e)
 }
 
 int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
-		   int quality, struct err *err)
+		   int quality, const struct io_rows *rows, struct err *err)
 {
 	struct jpeg_enc *e;
 	int rc;
@@ -418,6 +438,7 @@ int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
 	e->out.f = f;
 	e->im = im;
 	e->quality = quality;
+	e->rows = rows;
 
 	rc = encode_run(e);
 

@@ -87,9 +87,11 @@ struct png_dec {
 	png_structp png;
 	png_infop info;
 	unsigned char *pix;   /* one row, or the whole image when interlaced */
+	float unit[256];      /* io_unit_table8 */
 	png_bytepp rows;      /* row pointers into pix when interlaced */
 	struct image *im;
 	size_t idat, idat_max;  /* IDAT data bytes read in this call, allowed */
+	int late_exif;          /* metadata after the image data (check_chunks) */
 };
 
 static void read_mem(png_structp png, png_bytep out, size_t len)
@@ -112,11 +114,14 @@ static void read_mem(png_structp png, png_bytep out, size_t len)
  * check_chunks walks the chunk list before libpng sees it.  A chunk cannot
  * be longer than the file that holds it; refusing such a length here means
  * no handler of libpng's can be asked to allocate it (libpng only warns
- * about a chunk above its malloc limit, then allocates anyway).
+ * about a chunk above its malloc limit, then allocates anyway).  It also
+ * says whether an eXIf chunk follows the image data (*late_exif), when the
+ * metadata is complete only at the end.
  */
-static int check_chunks(const struct io_src *src, struct err *err)
+static int check_chunks(const struct io_src *src, int *late_exif, struct err *err)
 {
 	size_t pos = 8;
+	int idat = 0;
 
 	while (pos + 12 <= src->n) {
 		const unsigned char *p = src->buf + pos;
@@ -129,6 +134,9 @@ static int check_chunks(const struct io_src *src, struct err *err)
 				       (const char *)p + 4, pos, len);
 		if (memcmp(p + 4, "IEND", 4) == 0)
 			break;
+		idat |= memcmp(p + 4, "IDAT", 4) == 0;
+		if (idat && memcmp(p + 4, "eXIf", 4) == 0)
+			*late_exif = 1;
 		pos += 12 + len;
 	}
 	return 0;
@@ -176,8 +184,11 @@ static int copy_meta(struct png_dec *d)
 	return 0;
 }
 
-/* put_row spreads one row of interleaved 8- or 16-bit samples over the planes. */
-static void put_row(struct image *im, const unsigned char *row, int y)
+/*
+ * put_row spreads one row of interleaved 8- or 16-bit samples over the
+ * planes; 8-bit samples are looked up in unit (io_unit_table8).
+ */
+static void put_row(struct image *im, const unsigned char *row, int y, const float *unit)
 {
 	int c, x, nch = im->nch;
 
@@ -193,7 +204,7 @@ static void put_row(struct image *im, const unsigned char *row, int y)
 			const unsigned char *p = row + c;
 
 			for (x = 0; x < im->w; x++, p += nch)
-				out[x] = (float)*p / 255.0f;
+				out[x] = unit[*p];
 		}
 	}
 }
@@ -238,7 +249,19 @@ static int decode_run(struct png_dec *d)
 	d->im->depth = png_get_bit_depth(png, info) == 16 ? 16 : 8;
 	rowbytes = png_get_rowbytes(png, info);
 
+	/*
+	 * The chunks before the image data are read: unless an eXIf chunk
+	 * comes after it, the metadata is complete, and a reader of the rows
+	 * as they come (io_src_rows) may start.  The last row is final only
+	 * once png_read_end has checked the stream (io.c says so).
+	 */
+	if (!d->late_exif) {
+		if (copy_meta(d))
+			return -1;
+		io_src_rows(d->src, d->im, 0);
+	}
 	d->idat_max = rowbytes + rowbytes / 64 + PNG_TAIL_MAX;
+	io_unit_table8(d->unit);
 	if (passes == 1) {
 		d->pix = malloc(rowbytes);
 		if (d->pix == NULL)
@@ -246,7 +269,9 @@ static int decode_run(struct png_dec *d)
 		for (y = 0; y < h; y++) {
 			d->idat = 0;
 			png_read_row(png, d->pix, NULL);
-			put_row(d->im, d->pix, (int)y);
+			put_row(d->im, d->pix, (int)y, d->unit);
+			if (!d->late_exif && y + 1 < h)
+				io_src_rows(d->src, d->im, (int)y + 1);
 		}
 	} else {
 		/* Adam7 fills every row in each pass, so the whole image is needed. */
@@ -262,8 +287,11 @@ static int decode_run(struct png_dec *d)
 				d->idat = 0;
 				png_read_row(png, d->rows[y], NULL);
 			}
-		for (y = 0; y < h; y++)
-			put_row(d->im, d->rows[y], (int)y);
+		for (y = 0; y < h; y++) {
+			put_row(d->im, d->rows[y], (int)y, d->unit);
+			if (!d->late_exif && y + 1 < h)
+				io_src_rows(d->src, d->im, (int)y + 1);
+		}
 	}
 	/*
 	 * Reading up to IEND checks the end of the compressed stream, its
@@ -272,7 +300,7 @@ static int decode_run(struct png_dec *d)
 	 */
 	d->idat = 0;
 	png_read_end(png, info);
-	return copy_meta(d);
+	return d->late_exif ? copy_meta(d) : 0;
 }
 
 int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
@@ -304,7 +332,7 @@ int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
 	 */
 	static const png_byte meta_chunks[] = "iCCP\0eXIf\0gAMA\0cHRM\0sRGB";
 
-	if (check_chunks(src, err)) {
+	if (check_chunks(src, &d.late_exif, err)) {
 		png_destroy_read_struct(&d.png, &d.info, NULL);
 		return -1;
 	}
@@ -320,8 +348,10 @@ int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
 	png_destroy_read_struct(&d.png, &d.info, NULL);
 	free(d.rows);
 	free(d.pix);
-	if (rc)
+	if (rc) {
+		io_src_rows(src, im, -1);
 		img_free(im);
+	}
 	return rc;
 }
 
@@ -334,6 +364,8 @@ struct png_enc {
 	png_infop info;
 	const struct image *im;
 	int depth, threads, level;
+	const struct io_rows *rows;
+	struct io_idat *idat;
 };
 
 static void write_file(png_structp png, png_bytep p, size_t n)
@@ -383,6 +415,14 @@ static int encode_run(struct png_enc *e)
 	};
 	const struct image *im = e->im;
 
+	/*
+	 * The image data is deflated first, into memory, and the file written
+	 * after, so that rows still being made (e->rows) are deflated as they
+	 * come.
+	 */
+	if (io_png_deflate(e->msg.name, im, e->depth, e->threads, e->level, e->rows, &e->idat,
+			   e->msg.err))
+		return -1;
 	if (setjmp(png_jmpbuf(e->png)))
 		return -1;
 	png_set_IHDR(e->png, e->info, (png_uint_32)im->w, (png_uint_32)im->h, e->depth,
@@ -395,11 +435,11 @@ static int encode_run(struct png_enc *e)
 	 * Nothing of libpng's comes after IDAT: eXIf goes before it.
 	 */
 	png_write_info(e->png, e->info);
-	return io_png_idat(e->f, e->msg.name, im, e->depth, e->threads, e->level, e->msg.err);
+	return io_png_idat_write(e->f, e->msg.name, e->idat, e->msg.err);
 }
 
 int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  int threads, int level, struct err *err)
+		  int threads, int level, const struct io_rows *rows, struct err *err)
 {
 	struct png_enc e;
 	int rc;
@@ -412,6 +452,7 @@ int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 	e.depth = depth;
 	e.threads = threads > 0 ? threads : 1;
 	e.level = level;
+	e.rows = rows;
 	e.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e.msg, on_error, on_warning);
 	if (e.png != NULL)
 		e.info = png_create_info_struct(e.png);
@@ -424,5 +465,6 @@ int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 	rc = encode_run(&e);
 
 	png_destroy_write_struct(&e.png, &e.info);
+	io_png_idat_free(e.idat);
 	return rc;
 }
