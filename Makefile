@@ -45,12 +45,16 @@ DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
              test -x /usr/bin/convert && command -v parallel >/dev/null && \
              test -f /usr/share/i18n/locales/de_DE && echo yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# OpenBLAS is not linked but opened on first use (src/blas.h says why);
+# the build records the directory pkg-config names for it.
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out openblas,$(PKGS)) 2>/dev/null)
+BLAS_LIBDIR := $(patsubst %/,%,$(shell pkg-config --variable=libdir openblas 2>/dev/null))
 
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(PKG_CFLAGS) \
-             -MMD -MP -DIMF_VERSION='"$(VERSION)"' -DKERNEL_DATADIR='"$(DATADIR)/kernels"'
+             -MMD -MP -DIMF_VERSION='"$(VERSION)"' -DKERNEL_DATADIR='"$(DATADIR)/kernels"' \
+             -DBLAS_LIBDIR='"$(BLAS_LIBDIR)"'
 ALL_LDFLAGS = $(LDFLAGS) -Wl,--as-needed
-LIBS = $(PKG_LIBS) -lfftw3f_threads -lpthread -lm
+LIBS = $(PKG_LIBS) -lfftw3f_threads -lpthread -ldl -lm
 
 SRC      = $(wildcard src/*.c)
 OBJ      = $(SRC:src/%.c=build/%.o)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "blas.h"
 #include "color.h"
 #include "deconv.h"
 #include "engine.h"
@@ -722,6 +723,7 @@ int cli_main(int argc, char **argv)
 	const char *env;
 	int i, status, loaded = 0;
 
+	blas_no_pool();
 	memset(&cli, 0, sizeof cli);
 	memset(&run, 0, sizeof run);
 	cli.job.border.mode = BORDER_REFLECT;

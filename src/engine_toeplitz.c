@@ -1,12 +1,12 @@
 /* engine_toeplitz.c: convolution as one matrix product per tile (OpenBLAS). */
 #include "engine_toeplitz.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "size.h"
 
 /*
@@ -112,7 +112,8 @@ static double tz_sec_per_mac(void)
 {
 	static const char *const avx512[] = { "SkylakeX", "Cooperlake", "SapphireRapids" };
 	static const char *const avx2[] = { "Haswell", "Zen" };
-	const char *core = openblas_get_corename();
+	const struct blas *blas = blas_get(NULL);
+	const char *core = blas != NULL ? blas->get_corename() : "";
 	size_t i;
 
 	for (i = 0; i < sizeof avx512 / sizeof avx512[0]; i++)
@@ -255,6 +256,7 @@ struct tz_band {
 };
 
 struct tz_ctx {
+	const struct blas *blas;
 	const struct conv_job *job;
 	const struct tz_geom *g;
 	const float *t;
@@ -397,7 +399,7 @@ static int tz_band_run(void *arg, int g0, int g1, int band)
 			next = top + rows + job->kh - 1;
 
 			tz_gather(job, g, bd, top, rows, blocks);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+			ctx->blas->sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
 				    rows * blocks, g->n, g->kd, 1.0f, bd->a, g->kd,
 				    ctx->t, g->n, 0.0f, bd->c, g->n);
 			tz_store(job, g, bd, y, rows, x0, blocks);
@@ -410,7 +412,7 @@ static int tz_supports(const struct conv_job *job)
 {
 	struct tz_geom g;
 
-	return tz_geometry(job, &g) == 0 && g.bytes <= TZ_MAX_WORKSPACE;
+	return tz_geometry(job, &g) == 0 && g.bytes <= TZ_MAX_WORKSPACE && blas_get(NULL) != NULL;
 }
 
 static double tz_cost(const struct conv_job *job)
@@ -437,6 +439,8 @@ static int tz_run(struct conv_job *job, struct err *err)
 		return err_set(err, ERR_USAGE,
 			       "toeplitz engine: a %dx%d kernel needs more than %zu MB of workspace",
 			       job->kw, job->kh, TZ_MAX_WORKSPACE >> 20);
+	if ((ctx.blas = blas_get(err)) == NULL)
+		return -1;
 	ctx.job = job;
 	ctx.g = &g;
 	ctx.bands = calloc((size_t)g.nb, sizeof *ctx.bands);
@@ -462,10 +466,10 @@ static int tz_run(struct conv_job *job, struct err *err)
 		}
 		memset(bd->c, 0, g.c_n * sizeof *bd->c);      /* so tz_store reads no garbage */
 	}
-	blas_threads = openblas_get_num_threads();
-	openblas_set_num_threads(1);
+	blas_threads = ctx.blas->get_num_threads();
+	ctx.blas->set_num_threads(1);
 	status = eng_parallel(g.nb, g.ngroup, tz_band_run, &ctx);
-	openblas_set_num_threads(blas_threads);
+	ctx.blas->set_num_threads(blas_threads);
 	if (eng_nin(job) > 1)
 		snprintf(inputs, sizeof inputs, " x %d inputs", eng_nin(job));
 	if (status == 0)
