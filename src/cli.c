@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
 #include "blas.h"
+#include "clock.h"
 #include "color.h"
 #include "deconv.h"
 #include "engine.h"
@@ -582,20 +582,12 @@ struct run {
 	double start;             /* single file: when the run began */
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* A single image's progress line appears only once it has taken half a second. */
 static void plane_progress(void *ctx, int done, int total)
 {
 	struct run *r = ctx;
 
-	if (now() - r->start >= 0.5 || r->start == 0) {
+	if (clock_seconds() - r->start >= 0.5 || r->start == 0) {
 		r->start = 0;
 		progress_draw(done, total, "planes", 0);
 	}
@@ -778,7 +770,7 @@ int cli_main(int argc, char **argv)
 		status = emit_matrix(&cli, &kernels[0]);
 	} else if (cli.target == NULL) {
 		if (cli.progress) {
-			run.start = now();
+			run.start = clock_seconds();
 			cli.job.progress = plane_progress;
 			cli.job.progress_ctx = &run;
 		}

@@ -61,20 +61,25 @@ void color_finish(struct image *im, unsigned mask, int absval, float offset)
 		}
 }
 
-void color_premultiply(struct image *im, unsigned mask)
+void color_premultiply_rows(struct image *im, unsigned mask, int y0, int y1)
 {
 	int c, y, x, a = im->nch - 1;
 
 	for (c = 0; c < a; c++) {
 		if (!(mask & (1u << c)))
 			continue;
-		for (y = 0; y < im->h; y++) {
+		for (y = y0; y < y1; y++) {
 			float *p = plane_row(&im->ch[c], y);
 			const float *al = plane_row(&im->ch[a], y);
 			for (x = 0; x < im->w; x++)
 				p[x] *= al[x];
 		}
 	}
+}
+
+void color_premultiply(struct image *im, unsigned mask)
+{
+	color_premultiply_rows(im, mask, 0, im->h);
 }
 
 void color_unpremultiply(struct image *im, unsigned mask)

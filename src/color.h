@@ -28,4 +28,7 @@ void color_finish(struct image *im, unsigned mask, int absval, float offset);
 void color_premultiply(struct image *im, unsigned mask);
 void color_unpremultiply(struct image *im, unsigned mask);
 
+/* color_premultiply_rows premultiplies rows [y0, y1) only. */
+void color_premultiply_rows(struct image *im, unsigned mask, int y0, int y1);
+
 #endif

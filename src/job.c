@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "color.h"
 #include "deconv.h"
 #include "layer.h"
@@ -187,19 +187,6 @@ static int copy_is_identity(const struct conv_job *like, const struct kernel *k,
 	return like->ax == cx && like->ay == cy;
 }
 
-static void add_bias(struct plane *p, float bias)
-{
-	int y, x;
-
-	if (bias == 0.0f)
-		return;
-	for (y = 0; y < p->h; y++) {
-		float *row = plane_row(p, y);
-		for (x = 0; x < p->w; x++)
-			row[x] += bias;
-	}
-}
-
 /*
  * explain prints the plan of one step for --explain: what the planner
  * knows of the kernel (size, sum, rank) and each engine's estimated cost.
@@ -248,14 +235,6 @@ static int deconvolve(const struct job_opts *opts, struct conv_job *job, struct 
 	return rc;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* filter_step applies one kernel (bank) to every channel of *im. */
 static int filter_step(struct image *im, const struct kernel *k,
 		       const struct job_opts *opts, int step, int nsteps, struct err *err)
@@ -267,7 +246,7 @@ static int filter_step(struct image *im, const struct kernel *k,
 	float *wt;
 	unsigned mask, colour_mask;
 	int c, ow, oh, premul, inplace, status = -1;
-	double t0 = now();
+	double t0 = clock_seconds();
 
 	if (layer_needed(k, opts))
 		return layer_filter(im, k, opts, err);
@@ -338,7 +317,7 @@ static int filter_step(struct image *im, const struct kernel *k,
 		color_unpremultiply(&out, colour_mask);
 	for (c = 0; c < im->nch && opts->deconv == DECONV_NONE; c++)
 		if (mask & (1u << c))
-			add_bias(&out.ch[c], (float)k->bias);
+			plane_add(&out.ch[c], (float)k->bias);
 	if (opts->log != NULL) {
 		fprintf(opts->log, "imfilter: %s: ", k->name);
 		if (k->n > 1)
@@ -347,7 +326,7 @@ static int filter_step(struct image *im, const struct kernel *k,
 			k->w, k->h, im->w, im->h, im->nch,
 			opts->deconv != DECONV_NONE ? "deconvolve" : "engine",
 			opts->deconv == DECONV_WIENER ? "wiener" : opts->deconv == DECONV_RL ? "rl" : e->name,
-			now() - t0, job.note[0] ? "; " : "", job.note);
+			clock_seconds() - t0, job.note[0] ? "; " : "", job.note);
 	}
 	img_move_meta(&out, im);
 	img_free(im);

@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "color.h"
 #include "engine_toeplitz.h"
 #include "size.h"
@@ -380,19 +380,6 @@ static int step_setup(struct step *st, const struct kernel *k, const struct job_
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/*
- * run_one computes one application of the step: the nin planes in[] to the
- * outputs (nk planes when split, else one; nin for the transpose), all
- * allocated here into outs[].  *used receives the engine.
- */
 /* explain_job prints the plan of one engine job for --explain. */
 static void explain_job(const struct step *st, const struct kernel *k, const struct job_opts *opts,
 			const struct conv_job *job, int nout)
@@ -408,6 +395,15 @@ static void explain_job(const struct step *st, const struct kernel *k, const str
 		job->nk, eng_nin(job), eng_nin(job) > 1 ? "s" : "", job->in->w, job->in->h,
 		job->kw, job->kh, job->out->w, job->out->h);
 	eng_explain(opts->explain, job);
+}
+
+/* plan is the engine for job (--engine, or the planner's), explained for --explain. */
+static const struct engine *plan(const struct step *st, const struct kernel *k,
+				 const struct job_opts *opts, const struct conv_job *job, int nout)
+{
+	if (opts->explain != NULL)
+		explain_job(st, k, opts, job, nout);
+	return opts->engine != NULL ? opts->engine : eng_choose(job);
 }
 
 /*
@@ -436,9 +432,7 @@ static int run_one(const struct step *st, const struct kernel *k, const struct j
 	if (!opts->transpose) {
 		if (forward_job(st, in, outp, &job, &s, err))
 			goto done;
-		e = opts->engine != NULL ? opts->engine : eng_choose(&job);
-		if (opts->explain != NULL)
-			explain_job(st, k, opts, &job, nout);
+		e = plan(st, k, opts, &job, nout);
 		if (eng_run(e, &job, err))
 			goto done;
 		snprintf(note, note_size, "%s", job.note);
@@ -450,11 +444,9 @@ static int run_one(const struct step *st, const struct kernel *k, const struct j
 			if (rc < 0)
 				goto done;
 			if (rc == 0) {
-				if (e == NULL) {
-					e = opts->engine != NULL ? opts->engine : eng_choose(&job);
-					if (opts->explain != NULL)
-						explain_job(st, k, opts, &job, nout);
-				}
+				/* Every phase's job has the same sizes: one plan for all. */
+				if (e == NULL)
+					e = plan(st, k, opts, &job, nout);
 				if (eng_run(e, &job, err))
 					goto done;
 				snprintf(note, note_size, "%s", job.note);
@@ -471,20 +463,6 @@ done:
 		for (i = 0; i < nout; i++)
 			plane_free(&outs[i]);
 	return status;
-}
-
-static void add_bias(struct plane *p, float bias)
-{
-	int y, x;
-
-	if (bias == 0.0f)
-		return;
-	for (y = 0; y < p->h; y++) {
-		float *row = plane_row(p, y);
-
-		for (x = 0; x < p->w; x++)
-			row[x] += bias;
-	}
 }
 
 /* check_channels refuses an image whose channels do not fit kernel k. */
@@ -526,7 +504,7 @@ int layer_filter(struct image *im, const struct kernel *k, const struct job_opts
 	unsigned colour = 0;
 	int c, nout, status = -1;
 	float bias;
-	double t0 = now();
+	double t0 = clock_seconds();
 
 	memset(&out, 0, sizeof out);
 	if (opts->channels != NULL)
@@ -557,7 +535,7 @@ int layer_filter(struct image *im, const struct kernel *k, const struct job_opts
 		for (c = 0; c < nout; c++) {
 			bias = (float)(st.split && !opts->transpose ? k->biases[c] :
 				       st.split ? k->biases[0] : k->bias);
-			add_bias(&out.ch[c], bias);
+			plane_add(&out.ch[c], bias);
 		}
 	} else {
 		/* An ordinary kernel: each channel alone, colour weighted by alpha. */
@@ -578,7 +556,7 @@ int layer_filter(struct image *im, const struct kernel *k, const struct job_opts
 		if (colour)
 			color_unpremultiply(&out, colour);
 		for (c = 0; c < out.nch; c++)
-			add_bias(&out.ch[c], (float)k->bias);
+			plane_add(&out.ch[c], (float)k->bias);
 	}
 	if (opts->log != NULL)
 		fprintf(opts->log, "imfilter: %s: %dx%d kernel%s, %d channel%s to %d, stride %dx%d, "
@@ -586,7 +564,7 @@ int layer_filter(struct image *im, const struct kernel *k, const struct job_opts
 			k->name, k->w, k->h, st.nk > 1 ? "s" : "", im->nch, im->nch > 1 ? "s" : "",
 			out.nch, st.sx, st.sy, at_least_1(opts->dilation[0]),
 			at_least_1(opts->dilation[1]), opts->transpose ? ", transposed" : "",
-			im->w, im->h, im->nch, used != NULL ? used->name : "none", now() - t0,
+			im->w, im->h, im->nch, used != NULL ? used->name : "none", clock_seconds() - t0,
 			note[0] ? "; " : "", note);
 	img_move_meta(&out, im);
 	img_free(im);

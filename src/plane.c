@@ -72,6 +72,20 @@ int plane_alloc(struct plane *p, int w, int h, struct err *err)
 	return 0;
 }
 
+void plane_add(struct plane *p, float v)
+{
+	int y, x;
+
+	if (v == 0.0f)
+		return;
+	for (y = 0; y < p->h; y++) {
+		float *row = plane_row(p, y);
+
+		for (x = 0; x < p->w; x++)
+			row[x] += v;
+	}
+}
+
 void plane_free(struct plane *p)
 {
 	plane_aligned_free(p->px);

@@ -33,6 +33,9 @@ int plane_alloc(struct plane *p, int w, int h, struct err *err);
 /* plane_free releases p's samples and zeroes it; safe on a zeroed plane. */
 void plane_free(struct plane *p);
 
+/* plane_add adds v to every sample of p (a bias; nothing to do for 0). */
+void plane_add(struct plane *p, float v);
+
 /* plane_row is the address of row y. */
 static inline float *plane_row(const struct plane *p, int y)
 {

@@ -4,8 +4,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "color.h"
 #include "engine.h"
 #include "layer.h"
@@ -80,14 +80,6 @@ struct stream {
 	double seconds;
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int stream_can(const struct job_opts *job, int nkernels, const struct kernel *k, int linear,
 	       const char *output, enum io_format format)
 {
@@ -101,6 +93,24 @@ int stream_can(const struct job_opts *job, int nkernels, const struct kernel *k,
 
 static int run_strip(struct stream *st);
 static int strip_end(const struct stream *st, int s);
+
+/*
+ * run_strip_locked runs the next strip as the one thread filtering (busy),
+ * with the lock released meanwhile; called and returning with it held.
+ */
+static int run_strip_locked(struct stream *st)
+{
+	int rc;
+
+	st->busy = 1;
+	pthread_mutex_unlock(&st->lock);
+	rc = run_strip(st);
+	pthread_mutex_lock(&st->lock);
+	st->busy = 0;
+	st->failed |= rc != 0;
+	pthread_cond_broadcast(&st->cond);
+	return rc;
+}
 
 static void on_rows(void *ctx, const struct image *im, int n)
 {
@@ -129,17 +139,8 @@ static void on_rows(void *ctx, const struct image *im, int n)
 	 * there the decoder never gets this far ahead.)
 	 */
 	if (st->ready && !st->busy && !st->failed && !st->writer_done && st->next + 1 < st->nstrips &&
-	    strip_end(st, st->next + 1) <= n) {
-		int rc;
-
-		st->busy = 1;
-		pthread_mutex_unlock(&st->lock);
-		rc = run_strip(st);
-		pthread_mutex_lock(&st->lock);
-		st->busy = 0;
-		st->failed |= rc != 0;
-		pthread_cond_broadcast(&st->cond);
-	}
+	    strip_end(st, st->next + 1) <= n)
+		run_strip_locked(st);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -171,51 +172,14 @@ static int wait_decoded(struct stream *st, int n)
 
 /* ---- the filter ------------------------------------------------------------ */
 
-/* The row loops of job.c's alpha and bias steps, over rows [y0, y1) of im. */
-static void premultiply_rows(struct image *im, unsigned mask, int y0, int y1)
-{
-	int c, y, x, a = im->nch - 1;
-
-	for (c = 0; c < a; c++)
-		if (mask & (1u << c))
-			for (y = y0; y < y1; y++) {
-				float *p = plane_row(&im->ch[c], y);
-				const float *al = plane_row(&im->ch[a], y);
-
-				for (x = 0; x < im->w; x++)
-					p[x] *= al[x];
-			}
-}
-
-static void unpremultiply_rows(struct image *im, unsigned mask)
-{
-	int c, y, x, a = im->nch - 1;
-
-	for (c = 0; c < a; c++)
-		if (mask & (1u << c))
-			for (y = 0; y < im->h; y++) {
-				float *p = plane_row(&im->ch[c], y);
-				const float *al = plane_row(&im->ch[a], y);
-
-				for (x = 0; x < im->w; x++)
-					p[x] = al[x] > 0.0f ? p[x] / al[x] : 0.0f;
-			}
-}
-
+/* job.c's bias step on the channels in mask. */
 static void add_bias_rows(struct image *im, unsigned mask, float bias)
 {
-	int c, y, x;
+	int c;
 
-	if (bias == 0.0f)
-		return;
 	for (c = 0; c < im->nch; c++)
 		if (mask & (1u << c))
-			for (y = 0; y < im->h; y++) {
-				float *p = plane_row(&im->ch[c], y);
-
-				for (x = 0; x < im->w; x++)
-					p[x] += bias;
-			}
+			plane_add(&im->ch[c], bias);
 }
 
 static void strip_rows(const struct stream *st, int s, int *y0, int *y1)
@@ -253,7 +217,7 @@ static int run_strip(struct stream *st)
 	const struct stream_job *sj = st->sj;
 	struct image *im = &st->im, *b = &st->buf[st->next % 2];
 	int s = st->next, y0, y1, a, bend, c, y, final;
-	double t0 = now();
+	double t0 = clock_seconds();
 
 	strip_rows(st, s, &y0, &y1);
 	a = y0 - st->ay > 0 ? y0 - st->ay : 0;
@@ -261,7 +225,7 @@ static int run_strip(struct stream *st)
 	if (wait_decoded(st, bend))
 		return -1;
 	if (st->premul && st->premul_done < bend) {
-		premultiply_rows(im, st->colour_mask, st->premul_done, bend);
+		color_premultiply_rows(im, st->colour_mask, st->premul_done, bend);
 		st->premul_done = bend;
 	}
 	b->h = y1 - y0;
@@ -287,7 +251,7 @@ static int run_strip(struct stream *st)
 			memcpy(st->job.note, job.note, sizeof job.note);
 	}
 	if (st->premul)
-		unpremultiply_rows(b, st->colour_mask);
+		color_unpremultiply(b, st->colour_mask);
 	add_bias_rows(b, st->mask, (float)sj->kernel->bias);
 	color_finish(b, st->mask, sj->absval, sj->offset);
 
@@ -299,7 +263,7 @@ static int run_strip(struct stream *st)
 		final = im->h;
 	}
 	st->next++;
-	st->seconds += now() - t0;
+	st->seconds += clock_seconds() - t0;
 	if (sj->job->progress != NULL)
 		sj->job->progress(sj->job->progress_ctx, (int)((long long)im->nch * final / im->h),
 				  im->nch);
@@ -325,13 +289,7 @@ static int need(void *ctx, int n)
 			pthread_cond_wait(&st->cond, &st->lock);
 			continue;
 		}
-		st->busy = 1;
-		pthread_mutex_unlock(&st->lock);
-		rc = run_strip(st);
-		pthread_mutex_lock(&st->lock);
-		st->busy = 0;
-		st->failed |= rc != 0;
-		pthread_cond_broadcast(&st->cond);
+		rc = run_strip_locked(st);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return rc;
