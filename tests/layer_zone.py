@@ -25,6 +25,8 @@ import zlib
 
 import numpy as np
 
+from pfm import read_pfm
+
 failures = 0
 
 
@@ -63,17 +65,6 @@ def png_header(path):
         head = f.read(29)
     w, h, depth, colour = struct.unpack(">IIBB", head[16:26])
     return w, h, depth, colour
-
-
-def read_pfm(path):
-    """A PFM as h x w x channels doubles, top row first."""
-    with open(path, "rb") as f:
-        magic = f.readline().strip()
-        w, h = map(int, f.readline().split())
-        scale = float(f.readline())
-        data = np.frombuffer(f.read(), dtype="<f4" if scale < 0 else ">f4")
-    ch = 3 if magic == b"PF" else 1
-    return data.reshape(h, w, ch)[::-1].astype(np.float64)
 
 
 def run(imf, *args):

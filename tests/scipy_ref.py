@@ -17,20 +17,12 @@ import tempfile
 import numpy as np
 from scipy import ndimage, signal
 
+from pfm import read_pfm
+
 NDIMAGE = {"zero": "constant", "const=0.3": "constant", "clamp": "nearest",
            "reflect": "reflect", "mirror": "mirror", "wrap": "wrap"}
 NPPAD = {"zero": "constant", "const=0.3": "constant", "clamp": "edge",
          "reflect": "symmetric", "mirror": "reflect", "wrap": "wrap"}
-
-
-def read_pfm(path):
-    with open(path, "rb") as f:
-        magic = f.readline().strip()
-        w, h = map(int, f.readline().split())
-        scale = float(f.readline())
-        data = np.frombuffer(f.read(), dtype="<f4" if scale < 0 else ">f4")
-    ch = 3 if magic == b"PF" else 1
-    return data.reshape(h, w, ch)[::-1].astype(np.float64)
 
 
 def pad_reference(img, k, mode, cval, shape):

@@ -30,28 +30,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pfm import read_pfm, write_pfm
+
 NPPAD = {"zero": "constant", "clamp": "edge", "reflect": "symmetric",
          "mirror": "reflect", "wrap": "wrap"}
 ENGINES = ["direct", "toeplitz", "fft", "auto"]
 
 
-def write_pfm(path, a):
-    """a: channels x h x w."""
-    c, h, w = a.shape
-    with open(path, "wb") as f:
-        f.write(b"PF\n" if c == 3 else b"Pf\n")
-        f.write(b"%d %d\n-1.0\n" % (w, h))
-        f.write(np.ascontiguousarray(a.transpose(1, 2, 0)[::-1]).astype("<f4").tobytes())
+def write_planes(path, a):
+    """a: channels x h x w, as a PFM."""
+    write_pfm(path, a.transpose(1, 2, 0))
 
 
-def read_pfm(path):
-    with open(path, "rb") as f:
-        magic = f.readline().strip()
-        w, h = map(int, f.readline().split())
-        scale = float(f.readline())
-        data = np.frombuffer(f.read(), dtype="<f4" if scale < 0 else ">f4")
-    ch = 3 if magic == b"PF" else 1
-    return data.reshape(h, w, ch)[::-1].transpose(2, 0, 1).astype(np.float64)
+def read_planes(path):
+    """A PFM as channels x h x w doubles."""
+    return read_pfm(path).transpose(2, 0, 1)
 
 
 def write_kernel(path, wts, biases, nin):
@@ -187,7 +180,7 @@ def main():
                 H, W = int(rng.integers(1, 24)), int(rng.integers(1, 24))
                 data = rng.uniform(0, 1, (nimg, H, W))
             data = data.astype(np.float32).astype(np.float64)
-            write_pfm(src, data)
+            write_planes(src, data)
             if transpose:
                 ref = np.concatenate([transpose_ref(data[c:c + 1] if not nin else data, wts,
                                                     biases[0], stride, dil, shape, mode,
@@ -224,7 +217,7 @@ def main():
                     print("FAIL: torch: %s: exit %d: %s" % (desc, r.returncode, r.stderr.strip()))
                     failures += 1
                     continue
-                got = read_pfm(out)
+                got = read_planes(out)
                 if got.shape != ref.shape:
                     print("FAIL: torch: %s: output %s, PyTorch %s" % (desc, got.shape, ref.shape))
                     failures += 1
