@@ -137,4 +137,80 @@ int io_write_atomic(const char *path,
  */
 void io_cleanup_on_signal(void);
 
+/*
+ * ---- Rows as they come -------------------------------------------------
+ *
+ * The streaming interface: a decoder hands rows to a sink as it decodes
+ * them, and an encoder takes rows from a source as they are made, so that
+ * neither holds the image.  io_read_opts and io_write above are these two
+ * with a whole image as sink and source.
+ *
+ * A sink.  begin(ctx, info, err) comes once, when the size, channel count,
+ * depth and metadata are known: info has w, h, nch, depth and meta set and
+ * no planes; the sink may take info->meta over (img_move_meta), which the
+ * decoder frees otherwise.  Then for y = 0, 1, ..., h - 1 in order the
+ * decoder writes channel c of row y (w floats) at row(ctx, c, y), and
+ * put(ctx, n, err) says that rows 0 .. n - 1 are final; row(ctx, c, y) is
+ * asked for only after put(ctx, y) (or begin, for y == 0), and put may
+ * block until the sink has room for row n.  put(ctx, h) comes once the
+ * file has been checked to its end.  begin and put return 0, or -1 with
+ * err filled to stop the decoder, which then fails with that error.
+ * Everything runs on the caller's thread.
+ */
+struct io_sink {
+	int (*begin)(void *ctx, struct image *info, struct err *err);
+	float *(*row)(void *ctx, int c, int y);
+	int (*put)(void *ctx, int n, struct err *err);
+	void *ctx;
+};
+
+/*
+ * io_read_sink decodes path ("-": stdin) into sink.  Unlike io_read_opts it
+ * holds nothing that grows with the image unless the file makes it
+ * (interlaced PNG: libpng's rows at the file's depth; progressive JPEG:
+ * libjpeg's coefficients; standard input: the compressed file), and
+ * opts->max_pixels applies only to those holdings.  A regular file is
+ * mapped and the pages already decoded are dropped as the decoder goes.
+ * Errors as io_read_opts, plus those begin and put return.
+ */
+int io_read_sink(const char *path, struct io_read_opts *opts, const struct io_sink *sink,
+		 struct err *err);
+
+/*
+ * A source.  The encoder calls wait(ctx, n) before it reads rows below n
+ * (0 once they are ready, -1 when they never will be: the encoder then
+ * fails), row(ctx, c, y) for channel c of a ready row y (valid until the
+ * encoder releases it), and release(ctx, n) once it no longer reads rows
+ * below n.  wait may be called from several encoder threads at once; the
+ * encoder never waits for a row at or beyond (rows released) + cap, so a
+ * source can keep its rows in a ring of cap rows.  cap == 0 means the
+ * source holds the whole image.
+ */
+struct io_source {
+	int (*wait)(void *ctx, int n);
+	const float *(*row)(void *ctx, int c, int y);
+	void (*release)(void *ctx, int n);
+	void *ctx;
+	int cap;
+};
+
+/*
+ * io_write_window is the least cap a source must offer the encoder that
+ * io_write_source(path, info, opts, ...) would run: a few PNG pieces, a
+ * JPEG MCU row, a row; info->h for an encoder that must hold the image
+ * (PFM to standard output, whose rows are stored bottom to top).  info
+ * has w, h, nch, depth set; -1 with err for an output it cannot write.
+ */
+int io_write_window(const char *path, const struct image *info, const struct io_write_opts *opts,
+		    struct err *err);
+
+/*
+ * io_write_source is io_write for an image whose rows come from src: info
+ * gives the size, channels, depth and metadata (no planes).  The file is
+ * written as the rows come, to a temporary file renamed into place at the
+ * end, as io_write does; nothing grows with the image but the output.
+ */
+int io_write_source(const char *path, const struct image *info, const struct io_write_opts *opts,
+		    const struct io_source *src, struct err *err);
+
 #endif
