@@ -24,8 +24,7 @@
 #include "io.h"
 #include "job.h"
 #include "kernel.h"
-#include "layer.h"
-#include "stream.h"
+#include "emit.h"
 
 #ifndef IMF_VERSION
 #define IMF_VERSION "0"
@@ -520,7 +519,7 @@ static int write_matrix(FILE *f, const char *name, void *ctx, struct err *err)
 	const struct matrix_ctx *m = ctx;
 
 	(void)name;
-	return layer_emit_matrix(f, m->k, m->im->w, m->im->h, m->im->nch, &m->cli->job, err);
+	return emit_kernel(f, m->k, m->im->w, m->im->h, m->im->nch, &m->cli->job, err);
 }
 
 /*
@@ -551,7 +550,7 @@ static int read_input(const struct cli *cli, const char *path, struct image *im,
  * emit_matrix writes the convolution matrix of kernel k for input's size,
  * shape and border (--emit-matrix), and returns the exit code.
  */
-static int emit_matrix(struct cli *cli, const struct kernel *k)
+static int run_emit_matrix(struct cli *cli, const struct kernel *k)
 {
 	struct image im;
 	struct err err = { 0 };
@@ -603,57 +602,24 @@ static int filter_file(struct run *r, const char *input, const char *output,
 	struct cli *cli = r->cli;
 	struct job_opts job = cli->job;
 	struct io_write_opts out = cli->out;
-	struct image im;
+	struct io_read_opts ro = { .max_pixels = (unsigned long long)cli->max_pixels,
+				   .accept_damaged = cli->accept_damaged };
+	struct job_spec js = { r->kernels, cli->nkernels, &job, cli->linear, cli->absval,
+			       (float)cli->offset, (unsigned long long)cli->max_pixels };
 	struct err err = { 0 };
-	unsigned mask;
 
-	memset(&im, 0, sizeof im);
 	install_signals();
 	job.threads = threads;
 	out.threads = threads;
 	if (out.format == IO_NONE && (out.format = io_format_by_ext(output)) == IO_NONE) {
 		err_set(&err, ERR_USAGE, "%s: cannot tell the output format from the name; use --format",
 			output);
-		goto done;
+		return report(&err);
 	}
-	/* Decoding, filtering and encoding overlapped, when the job allows (stream.h). */
-	if (stream_can(&job, cli->nkernels, r->kernels[0], cli->linear, output, out.format)) {
-		struct io_read_opts ro = { .max_pixels = (unsigned long long)cli->max_pixels,
-					   .accept_damaged = cli->accept_damaged };
-		struct stream_job sj = { input, output, &ro, r->kernels[0], &job, &out,
-					 cli->absval, (float)cli->offset };
-		int rc = stream_file(&sj, &err);
-
-		warn_damage(input, &ro);
-		if (rc == 0 && cli->wisdom != NULL)
-			fft_wisdom_save(cli->wisdom, &err);
-		goto done;
-	}
-	if (read_input(cli, input, &im, &err))
-		goto done;
-	/* Float (PFM) samples are taken to be linear already; the others are sRGB. */
-	if (cli->linear && im.depth != 32)
-		color_to_linear(&im);
-	if (job_filter(&im, r->kernels, cli->nkernels, &job, &err)) {
-		/* A kernel that does not fit this image: name the image. */
-		if (err.cls == ERR_DATA) {
-			char msg[sizeof err.msg];
-
-			snprintf(msg, sizeof msg, "%s", err.msg);
-			snprintf(err.msg, sizeof err.msg, "%.200s: %.300s",
-				 strcmp(input, "-") == 0 ? "<stdin>" : input, msg);
-		}
-		goto done;
-	}
-	if (job_channels(job.channels, im.nch, &mask, &err))
-		goto done;
-	color_finish(&im, mask, cli->absval, (float)cli->offset);
-	if (cli->linear && out.format != IO_PFM)
-		color_to_srgb(&im);
-	if (io_write(output, &im, &out, &err) == 0 && cli->wisdom != NULL)
+	/* Decoding, filtering and encoding overlapped, rows streaming (job.h). */
+	if (job_file(&js, input, &ro, output, &out, &err) == 0 && cli->wisdom != NULL)
 		fft_wisdom_save(cli->wisdom, &err);
-done:
-	img_free(&im);
+	warn_damage(input, &ro);
 	return err.cls != ERR_NONE ? report(&err) : 0;
 }
 
@@ -726,6 +692,14 @@ int cli_main(int argc, char **argv)
 	cli.max_pixels = DEFAULT_MAX_PIXELS;
 	if (env != NULL && *env != '\0' && parse_count(env, &cli.max_pixels))
 		return usage_error("IMFILTER_MAX_PIXELS=%s: expected a positive whole number", env);
+	env = getenv("IMFILTER_STRIP_ROWS");
+	if (env != NULL && *env != '\0') {
+		long long rows;
+
+		if (parse_count(env, &rows) || rows > PLANE_MAX_SIDE)
+			return usage_error("IMFILTER_STRIP_ROWS=%s: expected a positive whole number", env);
+		cli.job.strip_rows = (int)rows;
+	}
 	status = parse_args(&cli, argc, argv);
 	if (status >= 0)
 		return status;
@@ -767,7 +741,7 @@ int cli_main(int argc, char **argv)
 	run.cli = &cli;
 	run.kernels = kp;
 	if (cli.emit_matrix != NULL) {
-		status = emit_matrix(&cli, &kernels[0]);
+		status = run_emit_matrix(&cli, &kernels[0]);
 	} else if (cli.target == NULL) {
 		if (cli.progress) {
 			run.start = clock_seconds();

@@ -48,6 +48,14 @@ struct conv_job {
 	enum kern_combine combine;
 	struct border border;
 	int threads;                 /* >= 1 */
+	/*
+	 * The tiles of an engine whose sums depend on where it cuts the
+	 * plane (engine.tiles; all zero: its own choice for this job).  A
+	 * step fixes them from the whole plane's job and cuts its strips at
+	 * multiples of their rows, so that each strip computes the whole
+	 * plane's tiles and the output is the same bytes for any strip.
+	 */
+	int tile[2];
 	char note[160];              /* what the engine did, for -v; may stay empty */
 };
 
@@ -72,6 +80,12 @@ struct engine {
 	int (*inplace)(const struct conv_job *job);
 	/* multi says that run() computes cross-channel jobs (nin, outs) itself. */
 	int multi;
+	/*
+	 * tiles (NULL: a sample's sum does not depend on where the plane is
+	 * cut, vec.h) fills tile[] with the tiles run() would use for job
+	 * and returns the output rows of one tile (see conv_job.tile).
+	 */
+	int (*tiles)(const struct conv_job *job, int tile[2]);
 };
 
 /* eng_nin is the number of input planes of job; eng_input is plane c. */

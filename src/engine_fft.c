@@ -438,6 +438,13 @@ static void fft_geometry(const struct conv_job *job, struct fft_geom *best)
 	int hs[ENG_FFT_SIDES + 1], ws[ENG_FFT_SIDES + 1], nhs, nws, a, b, have = 0, have_small = 0;
 	struct fft_geom g, small;
 
+	if (job->tile[0] > 0 && job->tile[1] > 0) {
+		/* The plane's tiles, for a strip of it (engine.h). */
+		memset(best, 0, sizeof *best);
+		if (geom_eval(job, job->tile[0], job->tile[1], job->threads, best))
+			best->nh = 0;
+		return;
+	}
 	nhs = side_sizes(job->kh, job->out->h + job->kh - 1, hs);
 	nws = side_sizes(job->kw, job->out->w + job->kw - 1, ws);
 	memset(best, 0, sizeof *best);
@@ -460,6 +467,19 @@ static void fft_geometry(const struct conv_job *job, struct fft_geom *best)
 		*best = small;
 	if (have || have_small)
 		geom_eval(job, best->nh, best->nw, job->threads, best);
+}
+
+/* fft_tiles: a tile's transforms mix all its samples, so strips cut at whole tiles. */
+static int fft_tiles(const struct conv_job *job, int tile[2])
+{
+	struct fft_geom g;
+
+	fft_geometry(job, &g);
+	if (g.nh < 1)
+		return 0;
+	tile[0] = g.nh;
+	tile[1] = g.nw;
+	return g.vh;
 }
 
 static int fft_supports(const struct conv_job *job)
@@ -683,4 +703,5 @@ const struct engine eng_fft = {
 	.supports = fft_supports,
 	.cost = fft_cost,
 	.run = fft_run,
+	.tiles = fft_tiles,
 };

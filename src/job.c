@@ -1,14 +1,12 @@
-/* job.c: one image through prepare (alpha), plan, engine and finish (bias). */
+/* job.c: one image through the decoder, its filter steps and the encoder, rows streaming. */
 #include "job.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "color.h"
-#include "deconv.h"
-#include "layer.h"
-#include "size.h"
+#include "step.h"
 
 int job_shape_parse(const char *s, enum job_shape *shape)
 {
@@ -23,329 +21,699 @@ int job_shape_parse(const char *s, enum job_shape *shape)
 	return 0;
 }
 
-/* channel_bit maps one channel letter to its index in an nch-channel image. */
-static int channel_bit(char c, int nch)
-{
-	int alpha = nch == 2 || nch == 4 ? nch - 1 : -1;
+/*
+ * The data flow.  Each step (stage) owns a window: its input rows
+ * [y0, y0 + n), row y at slot y - y0 of planes of cap rows.  A stage
+ * computes its output a strip at a time; strip [r0, r1) reads the input
+ * rows step_need gives, [a, b), as one view of the window, so every
+ * engine runs on contiguous rows.  Rows come into the window at its end:
+ * from the decoder (stage 0) or as the strips of the stage before, which
+ * are written straight into the free slots.  When the window is full its
+ * rows still needed (from the least a of the strips to come, amin) slide
+ * to its top; the window is sized for the largest span a strip and the
+ * rows coming in need at once, so memory follows the kernel and the
+ * strip, not the image's height.  A step that holds its input has a
+ * window of the whole input.
+ *
+ * The last stage writes its strips into the output: the rows of an image
+ * (pipe_image) or a ring of K strip slots that the encoder reads
+ * (io_source): strip s goes to slot s % K once the encoder has released
+ * the rows of strip s - K, and the encoder never asks for more than
+ * (K - 1) strips past what it released (cap), so it never waits on a slot
+ * it holds itself.
+ *
+ * Threads and the lock.  The decoder runs on a thread of its own, writing
+ * rows into stage 0's window: it waits for a free slot (row()), marks the
+ * row it is writing (writing) and publishes it (put(), decoded).  The
+ * filter has no thread: whichever encoder thread needs rows that are not
+ * made runs the next strip of the last stage (busy keeps it to one at a
+ * time), pulling strips through the stages before it.  Stage 0's window
+ * slides only under the lock and when the decoder is not writing a row;
+ * the decoder writes only into slots past the rows the filter reads.
+ * Other stages' windows are the filter's alone.
+ */
 
-	if (c == 'a')
-		return alpha;
-	if (nch >= 3) {
-		const char *p = strchr("rgb", c);
-		return p != NULL && c != '\0' ? (int)(p - "rgb") : -1;
-	}
-	return c == 'y' || c == 'l' ? 0 : -1;
+/* The decoder's lookahead: rows it may decode past what the next strip needs. */
+#define LOOKAHEAD_STRIPS 1
+
+struct stage {
+	struct step st;
+	struct plane win[IMG_MAX_CHANNELS];
+	int cap, y0, n;           /* n: rows in the window (stage 0 with a decoder: decoded - y0) */
+	int ext;                  /* the window is the caller's whole image */
+	int taken;                /* input rows premultiplied (and linearised) so far */
+	int next;                 /* the next output row to compute */
+	int rows;                 /* output rows per strip */
+	int nstrips;
+	int *amin;                /* per strip: the least first input row of it and the strips after */
+	int span;                 /* input rows a strip and those kept for the next need at once */
+};
+
+struct pipe {
+	const struct job_spec *pj;
+	int nst;
+	struct stage *stg;
+	int threads;
+	int linear_in, linear_out;
+	unsigned finish_mask;
+	/* The source: the decoder (pipe_file) or an image (pipe_image). */
+	int from_decoder;
+	struct image info;        /* the input's size, channels, depth and metadata */
+	/* The output: a ring for the encoder, or an image. */
+	struct image *dst;
+	struct plane ring[IMG_MAX_CHANNELS];
+	int ring_k;
+	/* Under the lock: */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int started, planned, abort;
+	int decoded, writing, dec_failed;
+	int dec_cancelled;        /* the decoder stopped because the rest did */
+	int made;                 /* output rows made */
+	int released;             /* output rows the encoder is done with */
+	int busy, failed;
+	struct err ferr;          /* the filter's error */
+};
+
+/* ---- windows ---------------------------------------------------------------- */
+
+static void view_rows(struct plane *v, const struct plane *p, int slot, int rows)
+{
+	v->w = p->w;
+	v->h = rows;
+	v->stride = p->stride;
+	v->px = plane_row(p, slot);
 }
 
-int job_channels(const char *list, int nch, unsigned *mask, struct err *err)
+/*
+ * plan_strips computes stage g's strips, the least input row of each
+ * strip and those after it (amin), and the span of rows a strip and the
+ * rows kept for the next ones need at once (*span).
+ */
+static int plan_strips(struct stage *g, struct err *err)
 {
-	unsigned all = (1u << nch) - 1, colour = nch == 2 || nch == 4 ? all >> 1 : all;
-	const char *p = list, *end;
-	size_t n;
-	int bit;
+	int s, r0, r1, a, b, m;
 
-	*mask = 0;
-	if (list == NULL) {
-		*mask = all;
+	g->rows = step_strip(&g->st);
+	g->nstrips = (g->st.oh + g->rows - 1) / g->rows;
+	g->amin = malloc(((size_t)g->nstrips + 1) * sizeof *g->amin);
+	if (g->amin == NULL)
+		return err_oom(err, "pipe");
+	g->amin[g->nstrips] = g->st.h;
+	for (s = g->nstrips - 1; s >= 0; s--) {
+		r0 = s * g->rows;
+		r1 = r0 + g->rows < g->st.oh ? r0 + g->rows : g->st.oh;
+		step_need(&g->st, r0, r1, &a, &b);
+		g->amin[s] = a < g->amin[s + 1] ? a : g->amin[s + 1];
+	}
+	g->span = 0;
+	for (s = 0; s < g->nstrips; s++) {
+		r0 = s * g->rows;
+		r1 = r0 + g->rows < g->st.oh ? r0 + g->rows : g->st.oh;
+		step_need(&g->st, r0, r1, &a, &b);
+		m = b - g->amin[s];
+		if (m > g->span)
+			g->span = m;
+	}
+	return 0;
+}
+
+static int alloc_planes(struct plane *p, int n, int w, int h, struct err *err)
+{
+	int c;
+
+	for (c = 0; c < n; c++)
+		if (plane_alloc(&p[c], w, h, err))
+			return -1;
+	return 0;
+}
+
+/* slide moves stage g's rows from keep on to the window's top. */
+static void slide(struct stage *g, int nch, int keep)
+{
+	int c, y, shift = keep - g->y0;
+
+	if (shift <= 0)
+		return;
+	if (shift > g->n)
+		shift = g->n;
+	for (c = 0; c < nch; c++)
+		for (y = 0; y + shift < g->n; y++)
+			memcpy(plane_row(&g->win[c], y), plane_row(&g->win[c], y + shift),
+			       (size_t)g->win[c].w * sizeof(float));
+	g->y0 += shift;
+	g->n -= shift;
+}
+
+/* ---- the decoder's side ------------------------------------------------------ */
+
+/* cancelled stops the decoder because the rest of the pipe stopped (under the lock). */
+static int cancelled(struct pipe *P, struct err *err)
+{
+	P->dec_cancelled = 1;
+	return err_set(err, ERR_SOFTWARE, "decoding cancelled");
+}
+
+static int sink_begin(void *ctx, struct image *info, struct err *err)
+{
+	struct pipe *P = ctx;
+	int ok;
+
+	pthread_mutex_lock(&P->lock);
+	P->info.w = info->w;
+	P->info.h = info->h;
+	P->info.nch = info->nch;
+	P->info.depth = info->depth;
+	img_move_meta(&P->info, info);
+	P->started = 1;
+	pthread_cond_broadcast(&P->cond);
+	while (!P->planned && !P->abort)
+		pthread_cond_wait(&P->cond, &P->lock);
+	ok = !P->abort || cancelled(P, err) == 0;
+	pthread_mutex_unlock(&P->lock);
+	return ok ? 0 : -1;
+}
+
+static float *sink_row(void *ctx, int c, int y)
+{
+	struct pipe *P = ctx;
+	struct stage *g = &P->stg[0];
+
+	if (c == 0) {
+		pthread_mutex_lock(&P->lock);
+		while (y - g->y0 >= g->cap && !P->abort)
+			pthread_cond_wait(&P->cond, &P->lock);
+		P->writing = 1;
+		pthread_mutex_unlock(&P->lock);
+	}
+	/* After an abort the rows go to the last slot: no one reads them any more. */
+	if (y - g->y0 >= g->cap)
+		return plane_row(&g->win[c], g->cap - 1);
+	return plane_row(&g->win[c], y - g->y0);
+}
+
+static int sink_put(void *ctx, int n, struct err *err)
+{
+	struct pipe *P = ctx;
+	int ok;
+
+	pthread_mutex_lock(&P->lock);
+	P->decoded = n;
+	P->writing = 0;
+	pthread_cond_broadcast(&P->cond);
+	ok = !P->abort || cancelled(P, err) == 0;
+	pthread_mutex_unlock(&P->lock);
+	return ok ? 0 : -1;
+}
+
+/* ---- the filter ----------------------------------------------------------------- */
+
+static int produce(struct pipe *P, int i, struct plane *out);
+
+/*
+ * fill makes stage i's window hold input rows up to b: from the decoder,
+ * or by running the stage before, whose strips are written into the
+ * window's free slots.  keep is the first row the strips to come read.
+ */
+static int fill(struct pipe *P, int i, int b, int keep)
+{
+	struct stage *g = &P->stg[i];
+	struct plane out[IMG_MAX_CHANNELS];
+	int c, rows, rc = 0;
+
+	if (g->ext)
 		return 0;
-	}
-	while (*p != '\0') {
-		end = p + strcspn(p, ",");
-		n = (size_t)(end - p);
-		if (n == 3 && strncmp(p, "all", 3) == 0)
-			*mask |= all;
-		else if ((n == 5 && strncmp(p, "color", 5) == 0) ||
-			 (n == 6 && strncmp(p, "colour", 6) == 0))
-			*mask |= colour;
-		else if (n == 5 && strncmp(p, "alpha", 5) == 0 && colour != all)
-			*mask |= all & ~colour;
-		else if (n == 4 && nch <= 2 &&
-			 (strncmp(p, "gray", 4) == 0 || strncmp(p, "grey", 4) == 0))
-			*mask |= 1;
-		else if (n == 0)
-			return err_set(err, ERR_USAGE, "--channels %s: empty channel name", list);
-		else
-			for (; p < end; p++) {
-				bit = channel_bit(*p, nch);
-				if (bit < 0)
-					return err_set(err, ERR_USAGE,
-						       "--channels %s: no channel '%c' in a %s image",
-						       list, *p,
-						       nch == 1 ? "grey" : nch == 2 ? "grey+alpha" :
-						       nch == 3 ? "RGB" : "RGBA");
-				*mask |= 1u << bit;
+	if (i == 0 && P->from_decoder) {
+		pthread_mutex_lock(&P->lock);
+		while (P->decoded < b && !P->dec_failed) {
+			g->n = P->decoded - g->y0;
+			if (g->n == g->cap && !P->writing && keep > g->y0) {
+				/* Full, and the decoder waits for room: slide. */
+				slide(g, g->st.nch, keep);
+				pthread_cond_broadcast(&P->cond);
+				continue;
 			}
-		p = *end == ',' ? end + 1 : end;
+			pthread_cond_wait(&P->cond, &P->lock);
+		}
+		rc = P->decoded >= b ? 0 : -1;
+		g->n = P->decoded - g->y0;
+		pthread_mutex_unlock(&P->lock);
+		return rc;
 	}
-	if (*mask == 0)
-		return err_set(err, ERR_USAGE, "--channels %s: no channel named", list);
-	return 0;
-}
+	while (g->y0 + g->n < b) {
+		struct stage *up = &P->stg[i - 1];
 
-int job_prepare(struct conv_job *job, float **wt, const struct kernel *k,
-		int w, int h, const struct job_opts *opts, int *out_w, int *out_h,
-		struct err *err)
-{
-	size_t n, per, b, i, j;
-	int kw = k->w, kh = k->h;
-
-	memset(job, 0, sizeof *job);
-	*wt = NULL;
-	if (size_mul3(&n, (size_t)k->n, (size_t)kw, (size_t)kh))
-		return err_set(err, ERR_OS, "kernel %s: too large", k->name);
-	*wt = malloc(n * sizeof **wt);
-	if (*wt == NULL)
-		return err_oom(err, k->name);
-
-	/*
-	 * Engines correlate.  Convolution is correlation with the kernel
-	 * turned half a turn; the origin turns with it, so that `same` keeps
-	 * conv2's alignment (for an even size, the output starts at offset
-	 * floor(k/2) of the full result).  Scales fold into the weights.
-	 */
-	per = (size_t)kw * kh;
-	for (b = 0; b < (size_t)k->n; b++) {
-		const double *m = k->m + b * per;
-		float *out = *wt + b * per;
-
-		for (i = 0; i < (size_t)kh; i++)
-			for (j = 0; j < (size_t)kw; j++) {
-				size_t src = opts->correlate ? i * kw + j
-							     : (kh - 1 - i) * kw + (kw - 1 - j);
-				out[i * kw + j] = (float)(m[src] / k->scale[b]);
-			}
-	}
-	job->kw = kw;
-	job->kh = kh;
-	job->nk = k->n;
-	job->wt = *wt;
-	job->combine = k->combine;
-	job->border = opts->border;
-	job->threads = opts->threads > 0 ? opts->threads : 1;
-
-	/* Shapes as MATLAB conv2: full and valid do not depend on the origin. */
-	switch (opts->shape) {
-	case SHAPE_SAME:
-		*out_w = w;
-		*out_h = h;
-		job->ax = opts->correlate ? k->ox : kw - 1 - k->ox;
-		job->ay = opts->correlate ? k->oy : kh - 1 - k->oy;
-		break;
-	case SHAPE_FULL:
-		if (w > PLANE_MAX_SIDE - kw || h > PLANE_MAX_SIDE - kh)
-			return err_set(err, ERR_OS, "--shape full: output too large");
-		*out_w = w + kw - 1;
-		*out_h = h + kh - 1;
-		job->ax = kw - 1;
-		job->ay = kh - 1;
-		break;
-	case SHAPE_VALID:
-		if (kw > w || kh > h)
-			return err_set(err, ERR_DATA,
-				       "--shape valid: the %dx%d kernel %s is larger than the %dx%d image",
-				       kw, kh, k->name, w, h);
-		*out_w = w - kw + 1;
-		*out_h = h - kh + 1;
-		job->ax = 0;
-		job->ay = 0;
-		break;
+		rows = up->rows < up->st.oh - up->next ? up->rows : up->st.oh - up->next;
+		if (g->n + rows > g->cap)
+			slide(g, g->st.nch, keep);
+		if (g->n + rows > g->cap)
+			return err_set(&P->ferr, ERR_SOFTWARE, "pipe: step %d's window is too small", i);
+		for (c = 0; c < up->st.onch; c++)
+			view_rows(&out[c], &g->win[c], g->n, rows);
+		if (produce(P, i - 1, out))
+			return -1;
+		g->n += rows;
 	}
 	return 0;
 }
 
-/*
- * copy_plane gives an unfiltered channel the geometry of the filtered ones:
- * the sample under the kernel's origin, which for `same` is the input
- * itself and for `full`/`valid` a border-extended or cropped copy.  It runs
- * as a 1x1 kernel of weight 1 whose anchor is the offset of that origin.
- */
-static int copy_plane(const struct conv_job *like, const struct kernel *k,
-		      const struct job_opts *opts, const struct plane *in,
-		      struct plane *out, struct err *err)
+/* take readies input rows up to b of stage i: linear light (stage 0), premultiplied. */
+static void take(struct pipe *P, int i, int b)
 {
-	static const float one = 1.0f;
-	struct conv_job job = *like;
-	int cx = opts->correlate ? k->ox : k->w - 1 - k->ox;
-	int cy = opts->correlate ? k->oy : k->h - 1 - k->oy;
+	struct stage *g = &P->stg[i];
+	struct plane v[IMG_MAX_CHANNELS];
+	struct image im;
+	int c, n = b - g->taken;
 
-	job.in = in;
-	job.out = out;
-	job.kw = job.kh = job.nk = 1;
-	job.wt = &one;
-	job.ax = like->ax - cx;
-	job.ay = like->ay - cy;
-	return eng_run(&eng_direct, &job, err);
-}
-
-/* copy_is_identity says whether copy_plane would copy like's input unshifted. */
-static int copy_is_identity(const struct conv_job *like, const struct kernel *k,
-			    const struct job_opts *opts)
-{
-	int cx = opts->correlate ? k->ox : k->w - 1 - k->ox;
-	int cy = opts->correlate ? k->oy : k->h - 1 - k->oy;
-
-	return like->ax == cx && like->ay == cy;
-}
-
-/*
- * explain prints the plan of one step for --explain: what the planner
- * knows of the kernel (size, sum, rank) and each engine's estimated cost.
- */
-static void explain(FILE *f, const struct kernel *k, const struct conv_job *job)
-{
-	int b, rank;
-
-	fprintf(f, "imfilter: plan for %s: %dx%d kernel%s", k->name, k->w, k->h,
-		k->n > 1 ? "s" : "");
-	if (k->n > 1)
-		fprintf(f, ", a bank of %d", k->n);
-	for (b = 0; b < k->n; b++) {
-		/* Full rank costs O(n^3): beyond 256x256 only separability is checked. */
-		rank = (long)k->w * k->h <= 65536 ? kern_rank(k, b) : -1;
-		fprintf(f, "%s sum %g, ", b == 0 ? ";" : ",", kern_sum(k, b) / k->scale[b]);
-		if (rank >= 0)
-			fprintf(f, "rank %d (%sseparable)", rank, rank <= 1 ? "" : "not ");
-		else
-			fprintf(f, "%sseparable", kern_separable(k, b) ? "" : "not ");
+	if (n <= 0)
+		return;
+	for (c = 0; c < g->st.nch; c++)
+		view_rows(&v[c], &g->win[c], g->taken - g->y0, n);
+	if (i == 0 && P->linear_in) {
+		memset(&im, 0, sizeof im);
+		im.w = g->st.w;
+		im.h = n;
+		im.nch = g->st.nch;
+		for (c = 0; c < im.nch; c++)
+			im.ch[c] = v[c];
+		color_to_linear(&im);
 	}
-	fprintf(f, "; output %dx%d, %d thread%s\n", job->out->w, job->out->h, job->threads,
-		job->threads > 1 ? "s" : "");
-	eng_explain(f, job);
+	step_take(&g->st, v, n);
+	g->taken = b;
 }
 
-/* deconvolve divides kernel job->wt out of job->in into job->out (see deconv.h). */
-static int deconvolve(const struct job_opts *opts, struct conv_job *job, struct err *err)
+/* produce computes the next strip of stage i into out[] (views of its rows). */
+static int produce(struct pipe *P, int i, struct plane *out)
 {
-	struct deconv_job dj;
-	int rc;
+	struct stage *g = &P->stg[i];
+	struct plane v[IMG_MAX_CHANNELS];
+	int s = g->next / g->rows, r0 = g->next, r1, a, b, c;
 
-	memset(&dj, 0, sizeof dj);
-	dj.in = job->in;
-	dj.out = job->out;
-	dj.psf = job->wt;
-	dj.kw = job->kw;
-	dj.kh = job->kh;
-	dj.ax = job->ax;
-	dj.ay = job->ay;
-	dj.border = job->border;
-	dj.threads = job->threads;
-	rc = opts->deconv == DECONV_WIENER ? deconv_wiener(&dj, opts->nsr, err)
-					   : deconv_rl(&dj, opts->iterations, err);
-	snprintf(job->note, sizeof job->note, "%s", dj.note);
+	r1 = r0 + g->rows < g->st.oh ? r0 + g->rows : g->st.oh;
+	step_need(&g->st, r0, r1, &a, &b);
+	if (fill(P, i, b, g->amin[s]))
+		return -1;
+	take(P, i, b);
+	for (c = 0; c < g->st.nch; c++)
+		view_rows(&v[c], &g->win[c], a - g->y0, b - a);
+	if (step_run(&g->st, v, a, r0, r1, out, P->threads, &P->ferr))
+		return -1;
+	g->next = r1;
+	return 0;
+}
+
+/* finish applies the finishing touches to output rows out[] (views). */
+static void finish(struct pipe *P, struct plane *out, int n)
+{
+	const struct step *last = &P->stg[P->nst - 1].st;
+	struct image im;
+	int c;
+
+	if (!P->pj->absval && P->pj->offset == 0.0f && !P->linear_out)
+		return;
+	memset(&im, 0, sizeof im);
+	im.w = last->ow;
+	im.h = n;
+	im.nch = last->onch;
+	for (c = 0; c < im.nch; c++)
+		im.ch[c] = out[c];
+	color_finish(&im, P->finish_mask, P->pj->absval, P->pj->offset);
+	if (P->linear_out)
+		color_to_srgb(&im);
+}
+
+/*
+ * pull makes the next strip of the output: into the image, or into its
+ * ring slot once the encoder has released that slot's rows.  Called with
+ * the lock held and busy set by the caller; returns with the lock held.
+ */
+static int pull(struct pipe *P)
+{
+	struct stage *g = &P->stg[P->nst - 1];
+	struct plane out[IMG_MAX_CHANNELS];
+	int r0 = g->next, rows, c, s = g->next / g->rows, rc;
+
+	rows = g->rows < g->st.oh - r0 ? g->rows : g->st.oh - r0;
+	if (P->dst == NULL)
+		while (P->released < (s - P->ring_k + 1) * g->rows && !P->abort)
+			pthread_cond_wait(&P->cond, &P->lock);
+	if (P->abort)
+		return -1;
+	pthread_mutex_unlock(&P->lock);
+	for (c = 0; c < g->st.onch; c++)
+		if (P->dst != NULL)
+			view_rows(&out[c], &P->dst->ch[c], r0, rows);
+		else
+			view_rows(&out[c], &P->ring[c], (s % P->ring_k) * g->rows, rows);
+	rc = produce(P, P->nst - 1, out);
+	if (rc == 0)
+		finish(P, out, rows);
+	if (rc == 0 && P->pj->opts->progress != NULL)
+		P->pj->opts->progress(P->pj->opts->progress_ctx, r0 + rows, g->st.oh);
+	pthread_mutex_lock(&P->lock);
+	if (rc)
+		P->failed = 1;
+	else
+		P->made = r0 + rows;
+	pthread_cond_broadcast(&P->cond);
 	return rc;
 }
 
-/* filter_step applies one kernel (bank) to every channel of *im. */
-static int filter_step(struct image *im, const struct kernel *k,
-		       const struct job_opts *opts, int step, int nsteps, struct err *err)
+/* ---- the encoder's side ---------------------------------------------------------- */
+
+static int src_wait(void *ctx, int n)
 {
-	struct conv_job job;
-	struct image out;
-	struct plane sizes = { 0 };
-	const struct engine *e;
-	float *wt;
-	unsigned mask, colour_mask;
-	int c, ow, oh, premul, inplace, status = -1;
-	double t0 = clock_seconds();
+	struct pipe *P = ctx;
+	int rc = 0;
 
-	if (layer_needed(k, opts))
-		return layer_filter(im, k, opts, err);
-	memset(&out, 0, sizeof out);
-	if (job_channels(opts->channels, im->nch, &mask, err))
-		return -1;
-	if (opts->deconv != DECONV_NONE && (k->n > 1 || opts->shape != SHAPE_SAME))
-		return err_set(err, ERR_USAGE, "--deconvolve needs one kernel (not a bank) and --shape same");
-	if (job_prepare(&job, &wt, k, im->w, im->h, opts, &ow, &oh, err))
-		goto done;
-	/* The planner needs only the sizes: no output plane exists yet. */
-	sizes.w = ow;
-	sizes.h = oh;
-	job.in = &im->ch[0];
-	job.out = &sizes;
-	e = opts->engine != NULL ? opts->engine : eng_choose(&job);
-	if (opts->explain != NULL && opts->deconv == DECONV_NONE)
-		explain(opts->explain, k, &job);
-
-	/*
-	 * Premultiplied alpha: colour is weighted by coverage while filtered,
-	 * so transparent pixels do not bleed their (meaningless) colour.
-	 */
-	colour_mask = img_has_alpha(im) ? mask & ((1u << (im->nch - 1)) - 1) : 0;
-	premul = opts->alpha == ALPHA_PREMULTIPLY && colour_mask != 0;
-	if (premul)
-		color_premultiply(im, colour_mask);
-
-	out.w = ow;
-	out.h = oh;
-	out.nch = im->nch;
-	out.depth = im->depth;
-	/*
-	 * Each input plane is freed as soon as its output exists, to bound
-	 * peak memory.  An engine that can write over its input does so, and
-	 * a plane copied unchanged (same size, no shift) is simply kept.
-	 */
-	inplace = opts->deconv == DECONV_NONE && ow == im->w && oh == im->h;
-	for (c = 0; c < im->nch; c++) {
-		job.in = &im->ch[c];
-		job.out = &im->ch[c];
-		if (inplace && (mask & (1u << c)) ? e->inplace != NULL && e->inplace(&job)
-						  : inplace && copy_is_identity(&job, k, opts)) {
-			if ((mask & (1u << c)) && eng_run(e, &job, err))
-				goto done;
-			out.ch[c] = im->ch[c];
-			memset(&im->ch[c], 0, sizeof im->ch[c]);
-			if (opts->progress != NULL)
-				opts->progress(opts->progress_ctx, step * im->nch + c + 1,
-					       nsteps * im->nch);
+	pthread_mutex_lock(&P->lock);
+	while (P->made < n) {
+		if (P->failed || P->abort) {
+			rc = -1;
+			break;
+		}
+		if (P->busy) {
+			pthread_cond_wait(&P->cond, &P->lock);
 			continue;
 		}
-		if (plane_alloc(&out.ch[c], ow, oh, err))
-			goto done;
-		job.out = &out.ch[c];
-		if (mask & (1u << c)) {
-			if (opts->deconv != DECONV_NONE ? deconvolve(opts, &job, err)
-							: eng_run(e, &job, err))
-				goto done;
-		} else if (copy_plane(&job, k, opts, &im->ch[c], &out.ch[c], err)) {
-			goto done;
+		P->busy = 1;
+		rc = pull(P);
+		P->busy = 0;
+		pthread_cond_broadcast(&P->cond);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&P->lock);
+	return rc;
+}
+
+static const float *src_row(void *ctx, int c, int y)
+{
+	struct pipe *P = ctx;
+	int rows = P->stg[P->nst - 1].rows;
+
+	return plane_row(&P->ring[c], ((y / rows) % P->ring_k) * rows + y % rows);
+}
+
+static void src_release(void *ctx, int n)
+{
+	struct pipe *P = ctx;
+
+	pthread_mutex_lock(&P->lock);
+	if (n > P->released) {
+		P->released = n;
+		pthread_cond_broadcast(&P->cond);
+	}
+	pthread_mutex_unlock(&P->lock);
+}
+
+/* ---- planning ------------------------------------------------------------------------- */
+
+static void pipe_free(struct pipe *P)
+{
+	int i, c;
+
+	for (i = 0; i < P->nst; i++) {
+		struct stage *g = &P->stg[i];
+
+		step_free(&g->st);
+		free(g->amin);
+		for (c = 0; c < IMG_MAX_CHANNELS && !g->ext; c++)
+			plane_free(&g->win[c]);
+	}
+	free(P->stg);
+	for (c = 0; c < IMG_MAX_CHANNELS; c++)
+		plane_free(&P->ring[c]);
+	img_free(&P->info);
+}
+
+/* hold_check applies the pixel limit to an image held whole, saying which. */
+static int hold_check(const struct pipe *P, int w, int h, const char *what, struct err *err)
+{
+	unsigned long long max = P->pj->max_pixels;
+
+	if (max != 0 && (unsigned long long)w * h > max)
+		return err_set(err, ERR_OS, "%s holds the %d x %d image, more pixels than the "
+			       "limit of %llu (--max-pixels)", what, w, h, max);
+	return 0;
+}
+
+/*
+ * plan sets up every stage for an input of P->info's size: steps, strips
+ * and windows (ext: stage 0 reads the caller's planes).
+ */
+static int plan(struct pipe *P, const struct image *ext, struct err *err)
+{
+	const struct job_spec *pj = P->pj;
+	int i, c, w = P->info.w, h = P->info.h, nch = P->info.nch, rows;
+
+	P->nst = pj->nkernels;
+	P->stg = calloc((size_t)P->nst, sizeof *P->stg);
+	if (P->stg == NULL)
+		return err_oom(err, "pipe");
+	P->threads = pj->opts->threads > 0 ? pj->opts->threads : 1;
+	for (i = 0; i < P->nst; i++) {
+		struct stage *g = &P->stg[i];
+
+		if (step_plan(&g->st, pj->kernels[i], pj->opts, w, h, nch, err) ||
+		    plan_strips(g, err))
+			return -1;
+		if (g->st.holds &&
+		    hold_check(P, w, h, pj->opts->deconv != DECONV_NONE ? "--deconvolve" :
+			       g->st.layer && g->st.L.transpose ? "--transpose" :
+			       "the wrap border", err))
+			return -1;
+		w = g->st.ow;
+		h = g->st.oh;
+		nch = g->st.onch;
+	}
+	for (i = 0; i < P->nst; i++) {
+		struct stage *g = &P->stg[i];
+
+		if (i == 0 && ext != NULL) {
+			for (c = 0; c < ext->nch; c++)
+				g->win[c] = ext->ch[c];
+			g->ext = 1;
+			g->n = g->cap = ext->h;
+			continue;
 		}
-		plane_free(&im->ch[c]);
-		if (opts->progress != NULL)
-			opts->progress(opts->progress_ctx, step * im->nch + c + 1, nsteps * im->nch);
+		/* Room for the span and the rows coming in (a strip, or the decoder's lookahead). */
+		rows = i == 0 ? LOOKAHEAD_STRIPS * g->rows : P->stg[i - 1].rows;
+		g->cap = g->span + rows < g->st.h + rows ? g->span + rows : g->st.h + rows;
+		if (alloc_planes(g->win, g->st.nch, g->st.w, g->cap, err))
+			return -1;
 	}
-	if (premul)
-		color_unpremultiply(&out, colour_mask);
-	for (c = 0; c < im->nch && opts->deconv == DECONV_NONE; c++)
-		if (mask & (1u << c))
-			plane_add(&out.ch[c], (float)k->bias);
-	if (opts->log != NULL) {
-		fprintf(opts->log, "imfilter: %s: ", k->name);
-		if (k->n > 1)
-			fprintf(opts->log, "bank of %d ", k->n);
-		fprintf(opts->log, "%dx%d on %dx%dx%d: %s %s, %.3f s%s%s\n",
-			k->w, k->h, im->w, im->h, im->nch,
-			opts->deconv != DECONV_NONE ? "deconvolve" : "engine",
-			opts->deconv == DECONV_WIENER ? "wiener" : opts->deconv == DECONV_RL ? "rl" : e->name,
-			clock_seconds() - t0, job.note[0] ? "; " : "", job.note);
+	return step_channels(pj->opts->channels, nch, &P->finish_mask, err);
+}
+
+/*
+ * plan_ring makes the output's ring: strips enough for the encoder's
+ * window, or the whole output when the encoder holds it.
+ */
+static int plan_ring(struct pipe *P, const struct image *oinfo, int window, struct err *err)
+{
+	struct stage *g = &P->stg[P->nst - 1];
+
+	if (window >= oinfo->h && hold_check(P, oinfo->w, oinfo->h, "writing this output", err))
+		return -1;
+	P->ring_k = (window + g->rows - 1) / g->rows + 1;
+	if (P->ring_k > g->nstrips)
+		P->ring_k = g->nstrips;
+	return alloc_planes(P->ring, oinfo->nch, oinfo->w, P->ring_k * g->rows, err);
+}
+
+/* log_steps prints each step's -v line. */
+static void log_steps(const struct pipe *P, const char *how)
+{
+	char line[160];
+	int i;
+
+	for (i = 0; i < P->nst; i++) {
+		const struct stage *g = &P->stg[i];
+
+		if (g->nstrips > 1)
+			snprintf(line, sizeof line, "%d strips of %d rows%s", g->nstrips, g->rows, how);
+		else
+			snprintf(line, sizeof line, "one strip%s", how);
+		step_log(&g->st, P->pj->opts->log, line);
 	}
+}
+
+/* ---- the two drivers ------------------------------------------------------------------- */
+
+int job_image(const struct job_spec *pj, struct image *im, struct err *err)
+{
+	struct pipe P;
+	struct image out;
+	const struct step *last;
+	int rc = -1;
+
+	memset(&P, 0, sizeof P);
+	memset(&out, 0, sizeof out);
+	P.pj = pj;
+	P.info.w = im->w;
+	P.info.h = im->h;
+	P.info.nch = im->nch;
+	P.info.depth = im->depth;
+	P.dst = &out;
+	pthread_mutex_init(&P.lock, NULL);
+	pthread_cond_init(&P.cond, NULL);
+	if (plan(&P, im, err))
+		goto done;
+	last = &P.stg[P.nst - 1].st;
+	if (img_alloc(&out, last->ow, last->oh, last->onch, err))
+		goto done;
+	out.depth = im->depth;
+	pthread_mutex_lock(&P.lock);
+	while (P.made < last->oh && pull(&P) == 0)
+		;
+	pthread_mutex_unlock(&P.lock);
+	if (P.failed) {
+		*err = P.ferr;
+		goto done;
+	}
+	if (pj->opts->log != NULL)
+		log_steps(&P, "");
 	img_move_meta(&out, im);
 	img_free(im);
 	*im = out;
 	memset(&out, 0, sizeof out);
-	status = 0;
+	rc = 0;
 done:
 	img_free(&out);
-	free(wt);
-	return status;
+	pipe_free(&P);
+	pthread_cond_destroy(&P.cond);
+	pthread_mutex_destroy(&P.lock);
+	return rc;
+}
+
+struct dec_arg {
+	struct pipe *P;
+	const char *input;
+	struct io_read_opts *ro;
+	struct err err;
+	int rc;
+};
+
+static void *decoder(void *arg)
+{
+	struct dec_arg *d = arg;
+	struct pipe *P = d->P;
+	struct io_sink sink = { sink_begin, sink_row, sink_put, P };
+
+	d->rc = io_read_sink(d->input, d->ro, &sink, &d->err);
+	pthread_mutex_lock(&P->lock);
+	if (d->rc)
+		P->dec_failed = 1;
+	pthread_cond_broadcast(&P->cond);
+	pthread_mutex_unlock(&P->lock);
+	return NULL;
+}
+
+int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *ro,
+	      const char *output, const struct io_write_opts *wo, struct err *err)
+{
+	struct pipe P;
+	struct dec_arg d;
+	struct image oinfo;
+	struct io_source src;
+	struct err perr = { 0 }, werr = { 0 };
+	pthread_t tid;
+	const struct step *last;
+	int window, rc = -1, wrc = 0, planned = 0;
+
+	memset(&P, 0, sizeof P);
+	memset(&d, 0, sizeof d);
+	memset(&oinfo, 0, sizeof oinfo);
+	P.pj = pj;
+	P.from_decoder = 1;
+	pthread_mutex_init(&P.lock, NULL);
+	pthread_cond_init(&P.cond, NULL);
+	d.P = &P;
+	d.input = input;
+	d.ro = ro;
+	if (pthread_create(&tid, NULL, decoder, &d) != 0) {
+		err_set(err, ERR_OS, "cannot start a thread");
+		goto out;
+	}
+	pthread_mutex_lock(&P.lock);
+	while (!P.started && !P.dec_failed)
+		pthread_cond_wait(&P.cond, &P.lock);
+	planned = P.started && !P.dec_failed;
+	pthread_mutex_unlock(&P.lock);
+
+	if (planned) {
+		/* The output's size comes from the steps; the encoder's window from the output. */
+		P.linear_in = pj->linear && P.info.depth != 32;
+		P.linear_out = pj->linear && wo->format != IO_PFM;
+		oinfo.depth = P.info.depth;
+		planned = 0;
+		if (plan(&P, NULL, &perr) == 0) {
+			last = &P.stg[P.nst - 1].st;
+			oinfo.w = last->ow;
+			oinfo.h = last->oh;
+			oinfo.nch = last->onch;
+			window = io_write_window(output, &oinfo, wo, &perr);
+			planned = window >= 0 && plan_ring(&P, &oinfo, window, &perr) == 0;
+		}
+	}
+	pthread_mutex_lock(&P.lock);
+	if (planned)
+		P.planned = 1;
+	else
+		P.abort = 1;
+	pthread_cond_broadcast(&P.cond);
+	pthread_mutex_unlock(&P.lock);
+
+	if (planned) {
+		img_move_meta(&oinfo, &P.info);
+		src.wait = src_wait;
+		src.row = src_row;
+		src.release = src_release;
+		src.ctx = &P;
+		src.cap = (P.ring_k - 1) * P.stg[P.nst - 1].rows;
+		if (P.ring_k >= P.stg[P.nst - 1].nstrips)
+			src.cap = 0;
+		wrc = io_write_source(output, &oinfo, wo, &src, &werr);
+	}
+	pthread_mutex_lock(&P.lock);
+	P.abort = 1;
+	pthread_cond_broadcast(&P.cond);
+	pthread_mutex_unlock(&P.lock);
+	pthread_join(tid, NULL);
+
+	/* The serial order of errors: reading, planning and filtering, writing. */
+	if (d.rc && !P.dec_cancelled) {
+		*err = d.err;
+	} else if (perr.cls != ERR_NONE) {
+		*err = perr;
+	} else if (P.ferr.cls != ERR_NONE) {
+		*err = P.ferr;
+	} else if (wrc) {
+		*err = werr;
+	} else if (d.rc) {
+		*err = d.err;
+	} else {
+		rc = 0;
+		if (pj->opts->log != NULL)
+			log_steps(&P, ", overlapped with decoding and encoding");
+	}
+out:
+	img_free(&oinfo);
+	pipe_free(&P);
+	pthread_cond_destroy(&P.cond);
+	pthread_mutex_destroy(&P.lock);
+	return rc;
 }
 
 int job_filter(struct image *im, struct kernel *const *kernels, int nkernels,
 	       const struct job_opts *opts, struct err *err)
 {
-	int i;
+	struct job_spec js;
 
-	for (i = 0; i < nkernels; i++)
-		if (filter_step(im, kernels[i], opts, i, nkernels, err))
-			return -1;
-	return 0;
+	memset(&js, 0, sizeof js);
+	js.kernels = kernels;
+	js.nkernels = nkernels;
+	js.opts = opts;
+	return job_image(&js, im, err);
 }

@@ -1,4 +1,4 @@
-/* job.h: one image through prepare, plan, engine and finish. */
+/* job.h: one image through the decoder, its filter steps and the encoder. */
 #ifndef IMF_JOB_H
 #define IMF_JOB_H
 
@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "err.h"
 #include "image.h"
+#include "io.h"
 #include "kernel.h"
 
 enum job_shape { SHAPE_SAME = 0, SHAPE_FULL, SHAPE_VALID };
@@ -34,7 +35,12 @@ struct job_opts {
 	int stride[2];
 	int dilation[2];
 	int transpose;
-	/* Called after each plane is filtered: done of total planes. */
+	/*
+	 * Output rows per strip (0: each step's own choice, step_strip); the
+	 * results do not depend on it, which is what setting it tests.
+	 */
+	int strip_rows;
+	/* Called as the output is made: done of total rows. */
 	void (*progress)(void *ctx, int done, int total);
 	void *progress_ctx;
 };
@@ -43,32 +49,50 @@ struct job_opts {
 int job_shape_parse(const char *s, enum job_shape *shape);
 
 /*
- * job_channels resolves a --channels LIST for an image of nch channels into
- * a bit mask (bit c: filter channel c).  LIST is comma-separated names or
- * runs of letters: r g b a for colour images, y (or gray/grey) and a for
- * grey ones, "color"/"colour" for every colour channel, "alpha", "all".
- * NULL means every channel.  Returns 0, or -1 with err (ERR_USAGE).
+ * What a job does to an image: the kernels in order (each a step,
+ * step.h) under opts, then the finishing touches of color_finish (absval,
+ * offset) on the channels --channels names.  With linear, colour is
+ * decoded from sRGB before the first step (unless the input holds float
+ * samples, which are linear already) and encoded after the last (unless
+ * the output is PFM).  max_pixels (0: none) limits the images that must
+ * be held whole (a step that holds its input, an encoder that holds its
+ * output), not the others.
  */
-int job_channels(const char *list, int nch, unsigned *mask, struct err *err);
+struct job_spec {
+	struct kernel *const *kernels;
+	int nkernels;
+	const struct job_opts *opts;
+	int linear;
+	int absval;
+	float offset;
+	unsigned long long max_pixels;
+};
 
 /*
- * job_filter applies the kernels in order, each to the result of the one
- * before, replacing *im with the result (whose size follows the shape).
+ * job_file reads input (under ro: damage accepted is reported in
+ * ro->damage), filters it and writes output (under wo, its format
+ * resolved).  Decoding runs on a thread of its own while the rows it has
+ * made are filtered, strip by strip, as the encoder asks for them; each
+ * step keeps only the input rows its next strip reads.  Errors are those
+ * of the serial order: the decoder's first, then the filter's, then the
+ * encoder's.  No output file is left on failure.
+ */
+int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *ro,
+	      const char *output, const struct io_write_opts *wo, struct err *err);
+
+/*
+ * job_image runs the steps (not linear light nor the finishing touches)
+ * on *im, replacing it with the result, strip by strip as job_file does.
  * On failure *im may have lost planes; the caller frees it either way.
+ */
+int job_image(const struct job_spec *pj, struct image *im, struct err *err);
+
+/*
+ * job_filter is job_image with nothing but the kernels and opts: each
+ * kernel applied to the result of the one before, *im replaced with the
+ * result (whose size follows the shape).
  */
 int job_filter(struct image *im, struct kernel *const *kernels, int nkernels,
 	       const struct job_opts *opts, struct err *err);
-
-/*
- * job_prepare fills job's kernel, geometry and border for kernel k applied
- * to a w x h plane under opts (no planes: job->in and job->out stay NULL;
- * the weights are allocated into *wt, freed by the caller with free()).
- * It is the one place that turns convolution, origin and shape into the
- * correlation-with-anchor form of engine.h; --emit-matrix and --explain
- * use it too.  out_w and out_h receive the output size.
- */
-int job_prepare(struct conv_job *job, float **wt, const struct kernel *k,
-		int w, int h, const struct job_opts *opts, int *out_w, int *out_h,
-		struct err *err);
 
 #endif

@@ -4,9 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "color.h"
-#include "engine_toeplitz.h"
+#include "geom.h"
 #include "size.h"
 
 /*
@@ -52,25 +50,6 @@ int layer_needed(const struct kernel *k, const struct job_opts *opts)
 	       opts->transpose;
 }
 
-/* One step: the dilated kernel in the correlation form of engine.h. */
-struct step {
-	struct kernel dk;         /* k dilated */
-	struct conv_job job;      /* job_prepare's: wt, kw, kh, ax, ay, border, threads */
-	float *wt;
-	int nin, nk;              /* matrices per kernel (1: ordinary), kernels */
-	int split;                /* each kernel writes its own channel */
-	int sx, sy;
-	int w, h;                 /* forward input */
-	int ow1, oh1;             /* forward output at stride 1 */
-	int ow, oh;               /* forward output */
-};
-
-static void step_free(struct step *st)
-{
-	kern_free(&st->dk);
-	free(st->wt);
-}
-
 /* The planes a job needs besides the image's, freed together. */
 struct scratch {
 	struct plane *pl;
@@ -108,9 +87,22 @@ static int scratch_alloc(struct scratch *s, int n, int nout, struct err *err)
 }
 
 /* weight is w_bc(i, j) of the step (correlation form, dilated). */
-static float weight(const struct step *st, int b, int c, int i, int j)
+static float weight(const struct layer *st, int b, int c, int i, int j)
 {
 	return st->wt[(((size_t)b * st->nin + c) * st->job.kh + i) * st->job.kw + j];
+}
+
+/* phase_kept says whether phase (p, q) of input c has a non-zero weight in any kernel. */
+static int phase_kept(const struct layer *st, int c, int p, int q)
+{
+	int b, a, e;
+
+	for (b = 0; b < st->nk; b++)
+		for (a = 0; p + st->sy * a < st->job.kh; a++)
+			for (e = 0; q + st->sx * e < st->job.kw; e++)
+				if (weight(st, b, c, p + st->sy * a, q + st->sx * e) != 0.0f)
+					return 1;
+	return 0;
 }
 
 /*
@@ -118,14 +110,14 @@ static float weight(const struct step *st, int b, int c, int i, int j)
  * in[]: directly for stride 1, else on phase planes made into s.  The
  * outputs are outs[0 .. nk) when st->split, else outs[0] combined.
  */
-static int forward_job(const struct step *st, const struct plane *const *in,
+static int forward_job(const struct layer *st, const struct plane *const *in,
 		       struct plane *const *outs, struct conv_job *job, struct scratch *s,
 		       struct err *err)
 {
 	const int kh = st->job.kh, kw = st->job.kw, sy = st->sy, sx = st->sx;
 	const int qh = (kh + sy - 1) / sy, qw = (kw + sx - 1) / sx;
 	const int ph = st->oh + qh - 1, pw = st->ow + qw - 1;
-	int c, p, q, b, a, e, nt, t, u, v, keep;
+	int c, p, q, b, a, e, nt, t, u, v;
 	float *row = NULL;
 	size_t per = (size_t)qh * qw;
 
@@ -154,12 +146,7 @@ static int forward_job(const struct step *st, const struct plane *const *in,
 	for (c = 0; c < st->nin; c++)
 		for (p = 0; p < sy; p++)
 			for (q = 0; q < sx; q++) {
-				for (keep = 0, b = 0; b < st->nk && !keep; b++)
-					for (a = 0; p + sy * a < kh && !keep; a++)
-						for (e = 0; q + sx * e < kw; e++)
-							if (weight(st, b, c, p + sy * a, q + sx * e) != 0.0f)
-								keep = 1;
-				if (!keep)
+				if (!phase_kept(st, c, p, q))
 					continue;
 				if (plane_alloc(&s->pl[nt], pw, ph, err)) {
 					free(row);
@@ -220,7 +207,7 @@ static int forward_job(const struct step *st, const struct plane *const *in,
  * qw - 1) each).  Returns 1 when every weight of the phase is zero (there
  * is nothing to compute), 0 when job is set, -1 on failure.
  */
-static int adjoint_job(const struct step *st, const struct plane *const *y, int p, int q,
+static int adjoint_job(const struct layer *st, const struct plane *const *y, int p, int q,
 		       struct conv_job *job, struct scratch *s, struct err *err)
 {
 	const int kh = st->job.kh, kw = st->job.kw, sy = st->sy, sx = st->sx;
@@ -281,7 +268,7 @@ static int adjoint_job(const struct step *st, const struct plane *const *y, int 
  * the extension has oh1 + kh - 1 rows and ow1 + kw - 1 columns (a zero
  * border drops what falls outside the image).  Returns 0 or -1.
  */
-static int fold(const struct plane *ph, const struct step *st, int p, int q, struct plane *x,
+static int fold(const struct plane *ph, const struct layer *st, int p, int q, struct plane *x,
 		struct err *err)
 {
 	enum border_mode mode = st->job.border.mode;
@@ -316,7 +303,7 @@ static int fold(const struct plane *ph, const struct step *st, int p, int q, str
  * step_setup fills st for kernel k on an image of w x h (the forward input;
  * for the transpose, the image is the forward's output and w, h its size).
  */
-static int step_setup(struct step *st, const struct kernel *k, const struct job_opts *opts,
+static int setup(struct layer *st, const struct kernel *k, const struct job_opts *opts,
 		      int w, int h, struct err *err)
 {
 	int dx = at_least_1(opts->dilation[0]), dy = at_least_1(opts->dilation[1]);
@@ -360,7 +347,7 @@ static int step_setup(struct step *st, const struct kernel *k, const struct job_
 	}
 	st->w = (int)fw;
 	st->h = (int)fh;
-	if (job_prepare(&st->job, &st->wt, &st->dk, st->w, st->h, opts, &st->ow1, &st->oh1, err))
+	if (geom_prepare(&st->job, &st->wt, &st->dk, st->w, st->h, opts, &st->ow1, &st->oh1, err))
 		return -1;
 	st->ow = (st->ow1 + st->sx - 1) / st->sx;
 	st->oh = (st->oh1 + st->sy - 1) / st->sy;
@@ -380,94 +367,10 @@ static int step_setup(struct step *st, const struct kernel *k, const struct job_
 	return 0;
 }
 
-/* explain_job prints the plan of one engine job for --explain. */
-static void explain_job(const struct step *st, const struct kernel *k, const struct job_opts *opts,
-			const struct conv_job *job, int nout)
-{
-	fprintf(opts->explain, "imfilter: plan for %s: %dx%d kernel%s, %d input%s and "
-		"%d output%s, stride %dx%d, dilation %dx%d%s; engine job%s of %d x %d input%s "
-		"of %dx%d, kernel %dx%d, output %dx%d\n",
-		k->name, k->w, k->h, st->nk > 1 ? "s" : "", st->nin, st->nin > 1 ? "s" : "",
-		nout, nout > 1 ? "s" : "", st->sx, st->sy,
-		at_least_1(opts->dilation[0]), at_least_1(opts->dilation[1]),
-		opts->transpose ? ", transposed" : "",
-		opts->transpose && st->sx * st->sy > 1 ? " (one per output phase)" : "",
-		job->nk, eng_nin(job), eng_nin(job) > 1 ? "s" : "", job->in->w, job->in->h,
-		job->kw, job->kh, job->out->w, job->out->h);
-	eng_explain(opts->explain, job);
-}
-
-/* plan is the engine for job (--engine, or the planner's), explained for --explain. */
-static const struct engine *plan(const struct step *st, const struct kernel *k,
-				 const struct job_opts *opts, const struct conv_job *job, int nout)
-{
-	if (opts->explain != NULL)
-		explain_job(st, k, opts, job, nout);
-	return opts->engine != NULL ? opts->engine : eng_choose(job);
-}
-
-/*
- * run_one computes one application of the step: the planes in[] to the
- * outputs (nk planes when split, else one; nin for the transpose), all
- * allocated here into outs[].  *used receives the engine.
- */
-static int run_one(const struct step *st, const struct kernel *k, const struct job_opts *opts,
-		   const struct plane *const *in, struct plane *outs, const struct engine **used,
-		   char *note, size_t note_size, struct err *err)
-{
-	struct scratch s;
-	struct conv_job job;
-	struct plane *outp[IMG_MAX_CHANNELS * KERN_MAX_BANK];
-	const struct engine *e = NULL;
-	int i, p, q, rc, nout, status = -1;
-
-	memset(&s, 0, sizeof s);
-	nout = opts->transpose ? st->nin : st->split ? st->nk : 1;
-	for (i = 0; i < nout; i++) {
-		if (opts->transpose ? plane_alloc(&outs[i], st->w, st->h, err)
-				    : plane_alloc(&outs[i], st->ow, st->oh, err))
-			goto done;
-		outp[i] = &outs[i];
-	}
-	if (!opts->transpose) {
-		if (forward_job(st, in, outp, &job, &s, err))
-			goto done;
-		e = plan(st, k, opts, &job, nout);
-		if (eng_run(e, &job, err))
-			goto done;
-		snprintf(note, note_size, "%s", job.note);
-	}
-	/* The transpose: each output phase, folded into the outputs (zeroed). */
-	for (p = 0; opts->transpose && p < st->sy; p++)
-		for (q = 0; q < st->sx; q++) {
-			rc = adjoint_job(st, in, p, q, &job, &s, err);
-			if (rc < 0)
-				goto done;
-			if (rc == 0) {
-				/* Every phase's job has the same sizes: one plan for all. */
-				if (e == NULL)
-					e = plan(st, k, opts, &job, nout);
-				if (eng_run(e, &job, err))
-					goto done;
-				snprintf(note, note_size, "%s", job.note);
-				for (i = 0; i < nout; i++)
-					if (fold(s.outs[i], st, p, q, &outs[i], err))
-						goto done;
-			}
-		}
-	*used = e;
-	status = 0;
-done:
-	scratch_free(&s);
-	if (status)
-		for (i = 0; i < nout; i++)
-			plane_free(&outs[i]);
-	return status;
-}
 
 /* check_channels refuses an image whose channels do not fit kernel k. */
-static int check_channels(const struct kernel *k, const struct job_opts *opts,
-			  const struct image *im, const struct step *st, struct err *err)
+static int check_channels(const struct kernel *k, const struct job_opts *opts, int nch,
+			  const struct layer *st, struct err *err)
 {
 	int want, nout, b;
 
@@ -475,10 +378,10 @@ static int check_channels(const struct kernel *k, const struct job_opts *opts,
 		return 0;
 	want = opts->transpose ? st->nk : k->nin;
 	nout = opts->transpose ? k->nin : kern_outputs(k);
-	if (im->nch != want)
+	if (nch != want)
 		return err_set(err, ERR_DATA, "kernel %s %s %d channel%s, but the image has %d",
 			       k->name, opts->transpose ? "transposed takes" : "takes",
-			       want, want > 1 ? "s" : "", im->nch);
+			       want, want > 1 ? "s" : "", nch);
 	if (!opts->transpose && nout > IMG_MAX_CHANNELS)
 		return err_set(err, ERR_DATA, "kernel %s gives %d output channels; an image "
 			       "has at most %d (or say how they combine)", k->name, nout,
@@ -493,20 +396,10 @@ static int check_channels(const struct kernel *k, const struct job_opts *opts,
 	return 0;
 }
 
-int layer_filter(struct image *im, const struct kernel *k, const struct job_opts *opts,
-		 struct err *err)
+int layer_setup(struct layer *L, const struct kernel *k, const struct job_opts *opts,
+		int w, int h, int nch, struct err *err)
 {
-	struct step st;
-	struct image out;
-	const struct engine *used = NULL;
-	const struct plane *ins[IMG_MAX_CHANNELS];
-	char note[160] = "";
-	unsigned colour = 0;
-	int c, nout, status = -1;
-	float bias;
-	double t0 = clock_seconds();
-
-	memset(&out, 0, sizeof out);
+	memset(L, 0, sizeof *L);
 	if (opts->channels != NULL)
 		return err_set(err, ERR_USAGE, "--channels: not with a cross-channel kernel, "
 			       "--stride, --dilation or --transpose (they filter every channel)");
@@ -517,103 +410,191 @@ int layer_filter(struct image *im, const struct kernel *k, const struct job_opts
 		return err_set(err, ERR_USAGE, "--transpose: a constant border of %g makes the "
 			       "filter affine, not linear; use a zero border or another mode",
 			       (double)opts->border.value);
-	if (step_setup(&st, k, opts, im->w, im->h, err) || check_channels(k, opts, im, &st, err))
-		goto done;
-	out.w = opts->transpose ? st.w : st.ow;
-	out.h = opts->transpose ? st.h : st.oh;
-	out.depth = im->depth;
-	if (k->nin > 0) {
-		/* One job over every channel. */
-		nout = opts->transpose ? st.nin : kern_outputs(k);
-		for (c = 0; c < im->nch; c++)
-			ins[c] = &im->ch[c];
-		if (run_one(&st, k, opts, ins, out.ch, &used, note, sizeof note, err))
-			goto done;
-		out.nch = nout;
-		if (opts->progress != NULL)
-			opts->progress(opts->progress_ctx, 1, 1);
-		for (c = 0; c < nout; c++) {
-			bias = (float)(st.split && !opts->transpose ? k->biases[c] :
-				       st.split ? k->biases[0] : k->bias);
-			plane_add(&out.ch[c], bias);
-		}
-	} else {
-		/* An ordinary kernel: each channel alone, colour weighted by alpha. */
-		if (img_has_alpha(im) && opts->alpha == ALPHA_PREMULTIPLY) {
-			colour = (1u << (im->nch - 1)) - 1;
-			color_premultiply(im, colour);
-		}
-		out.nch = im->nch;
-		for (c = 0; c < im->nch; c++) {
-			ins[0] = &im->ch[c];
-			if (run_one(&st, k, opts, ins, &out.ch[c], &used, note, sizeof note, err))
-				goto done;
-			plane_free(&im->ch[c]);
-			if (opts->progress != NULL)
-				opts->progress(opts->progress_ctx, c + 1, im->nch);
-		}
-		/* The bias comes after the division, as in job.c. */
-		if (colour)
-			color_unpremultiply(&out, colour);
-		for (c = 0; c < out.nch; c++)
-			plane_add(&out.ch[c], (float)k->bias);
+	if (setup(L, k, opts, w, h, err) || check_channels(k, opts, nch, L, err)) {
+		layer_free(L);
+		return -1;
 	}
-	if (opts->log != NULL)
-		fprintf(opts->log, "imfilter: %s: %dx%d kernel%s, %d channel%s to %d, stride %dx%d, "
-			"dilation %dx%d%s on %dx%dx%d: engine %s, %.3f s%s%s\n",
-			k->name, k->w, k->h, st.nk > 1 ? "s" : "", im->nch, im->nch > 1 ? "s" : "",
-			out.nch, st.sx, st.sy, at_least_1(opts->dilation[0]),
-			at_least_1(opts->dilation[1]), opts->transpose ? ", transposed" : "",
-			im->w, im->h, im->nch, used != NULL ? used->name : "none", clock_seconds() - t0,
-			note[0] ? "; " : "", note);
-	img_move_meta(&out, im);
-	img_free(im);
-	*im = out;
-	memset(&out, 0, sizeof out);
-	status = 0;
-done:
-	img_free(&out);
-	step_free(&st);
-	return status;
+	L->transpose = opts->transpose;
+	L->nout = k->nin == 0 ? 1 : opts->transpose ? L->nin : kern_outputs(k);
+	L->out_w = opts->transpose ? L->w : L->ow;
+	L->out_h = opts->transpose ? L->h : L->oh;
+	return 0;
 }
 
-int layer_emit_matrix(FILE *f, const struct kernel *k, int w, int h, int nch,
-		      const struct job_opts *opts, struct err *err)
+void layer_free(struct layer *L)
 {
-	struct step st;
-	struct image im;
-	struct conv_job job;
-	struct plane in = { 0 }, out = { 0 };
-	const struct plane *ins[KERN_MAX_CHANNELS];
-	struct emit_opts eo;
-	int c, status = -1;
+	kern_free(&L->dk);
+	free(L->wt);
+	memset(L, 0, sizeof *L);
+}
 
-	memset(&im, 0, sizeof im);
-	im.w = w;
-	im.h = h;
-	im.nch = nch;
-	if (step_setup(&st, k, opts, w, h, err) ||
-	    (k->nin > 0 && check_channels(k, opts, &im, &st, err)))
-		goto done;
-	job = st.job;
-	in.w = st.w;
-	in.h = st.h;
-	out.w = st.ow;
-	out.h = st.oh;
-	for (c = 0; c < st.nin; c++)
-		ins[c] = &in;
-	job.in = &in;
-	job.out = &out;
-	job.nin = st.nin > 1 ? st.nin : 0;
-	job.ins = ins;
-	job.nk = st.nk;
-	job.combine = st.dk.combine;
-	eo.sx = st.sx;
-	eo.sy = st.sy;
-	eo.split = st.split;
-	eo.transpose = opts->transpose;
-	status = toeplitz_emit_matrix(f, &job, &eo, err);
+/* floor_div is a / b rounded down, for b > 0. */
+static long floor_div(long a, long b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+void layer_rows(const struct layer *L, int y0, int y1, long *lo, long *hi)
+{
+	const long sy = L->sy, kh = L->job.kh, ay = L->job.ay;
+
+	if (!L->transpose) {
+		*lo = sy * y0 - ay;
+		*hi = sy * (y1 - 1) - ay + kh;
+		return;
+	}
+	/*
+	 * Output row Y of the transpose gathers input rows y with
+	 * sy y - AY + i == Y (i < KH), and near the image's edges what the
+	 * border folded back.  A window of input rows computes its own
+	 * transpose, right except within KH rows of a cut (which lacks the
+	 * rows beyond it and folds where the image does not): the window
+	 * reaches 2 KH rows and two input rows past the strip each way.
+	 */
+	*lo = floor_div(y0 - 2 * kh - ay, sy) - 2;
+	*hi = floor_div(y1 + 2 * kh + ay + sy - 1, sy) + 2;
+	if (*lo < 0)
+		*lo = 0;
+	if (*hi > L->oh)
+		*hi = L->oh;
+}
+
+void layer_job_sizes(const struct layer *L, struct conv_job *job, struct plane *fake,
+		     const struct plane **ins, struct plane **outs)
+{
+	const int qh = (L->job.kh + L->sy - 1) / L->sy, qw = (L->job.kw + L->sx - 1) / L->sx;
+	int c, p, q, n = 0, i;
+
+	*job = L->job;
+	job->combine = L->dk.combine;
+	job->outs = NULL;
+	if (L->transpose) {
+		/* Output phase (0, 0) stands for all: every phase's job has its sizes. */
+		fake[0].w = L->ow;
+		fake[0].h = L->oh;
+		fake[1].w = L->ow + qw - 1;
+		fake[1].h = L->oh + qh - 1;
+		for (i = 0; i < L->nk; i++)
+			ins[i] = &fake[0];
+		for (i = 0; i < L->nin; i++)
+			outs[i] = &fake[1];
+		job->in = &fake[0];
+		job->nin = L->nk > 1 ? L->nk : 0;
+		job->ins = ins;
+		job->nk = L->nin;
+		job->outs = outs;
+		job->out = &fake[1];
+		job->kw = qw;
+		job->kh = qh;
+		job->combine = KERN_SUM;
+		return;
+	}
+	job->nk = L->nk;
+	fake[1].w = L->ow;
+	fake[1].h = L->oh;
+	job->out = &fake[1];
+	for (i = 0; L->split && i < L->nk; i++)
+		outs[i] = &fake[1];
+	job->outs = L->split ? outs : NULL;
+	if (L->sx == 1 && L->sy == 1) {
+		fake[0].w = L->w;
+		fake[0].h = L->h;
+		for (c = 0; c < L->nin; c++)
+			ins[c] = &fake[0];
+	} else {
+		fake[0].w = L->ow + qw - 1;
+		fake[0].h = L->oh + qh - 1;
+		for (c = 0; c < L->nin; c++)
+			for (p = 0; p < L->sy; p++)
+				for (q = 0; q < L->sx; q++)
+					if (phase_kept(L, c, p, q))
+						ins[n++] = &fake[0];
+		if (n == 0)
+			ins[n++] = &fake[0];
+		job->kw = qw;
+		job->kh = qh;
+	}
+	n = L->sx == 1 && L->sy == 1 ? L->nin : n;
+	job->in = ins[0];
+	job->nin = n > 1 ? n : 0;
+	job->ins = ins;
+}
+
+int layer_run(const struct layer *L, const struct engine *e, const struct plane *const *in,
+	      int a, int y0, int y1, struct plane *const *outs, char *note, size_t note_size,
+	      struct err *err)
+{
+	struct scratch s;
+	struct conv_job job;
+	struct layer st = *L;
+	struct plane win[KERN_MAX_CHANNELS];
+	int i, p, q, rc, y, full = 0, status = -1;
+
+	memset(&s, 0, sizeof s);
+	memset(win, 0, sizeof win);
+	if (!L->transpose) {
+		/*
+		 * Output rows y0 .. y1 - 1 from the input rows a .. (in[] is a
+		 * view of them): the anchor moves so that output row y0 is the
+		 * view's first, and the border rule sees the view (the caller
+		 * gives a view that holds every row the rule reads).
+		 */
+		st.job.ay = L->job.ay - L->sy * y0 + a;
+		st.oh = y1 - y0;
+		st.h = in[0]->h;
+		if (forward_job(&st, in, outs, &job, &s, err) == 0 && eng_run(e, &job, err) == 0) {
+			snprintf(note, note_size, "%s", job.note);
+			status = 0;
+		}
+		scratch_free(&s);
+		return status;
+	}
+	/*
+	 * The transpose of the window of input rows a .. a + h - 1, as if it
+	 * were the whole image: its output starts at row sy a of the real
+	 * one (a stride-1 forward output row y reads the forward input rows
+	 * from sy y - AY on, a window's from sy (y - a) - AY), and it is
+	 * h - oh input rows longer or shorter, each sy output rows.  Rows
+	 * y0 .. y1 - 1 of it are the real ones when layer_rows chose the
+	 * window; the others are dropped.
+	 */
+	st.oh = in[0]->h;
+	st.h = L->h + (st.oh - L->oh) * L->sy;
+	st.oh1 = L->oh1 + (st.h - L->h);
+	if (st.h < 1)
+		return err_set(err, ERR_SOFTWARE, "layer: a window of %d rows is too short", st.oh);
+	full = a == 0 && st.h == y1 - y0;
+	for (i = 0; i < L->nin; i++) {
+		if (full) {
+			win[i] = *outs[i];
+		} else if (plane_alloc(&win[i], L->w, st.h, err)) {
+			goto done;
+		}
+		for (y = 0; y < win[i].h; y++)
+			memset(plane_row(&win[i], y), 0, (size_t)win[i].w * sizeof(float));
+	}
+	for (p = 0; p < L->sy; p++)
+		for (q = 0; q < L->sx; q++) {
+			rc = adjoint_job(&st, in, p, q, &job, &s, err);
+			if (rc < 0)
+				goto done;
+			if (rc == 1)
+				continue;
+			if (eng_run(e, &job, err))
+				goto done;
+			snprintf(note, note_size, "%s", job.note);
+			for (i = 0; i < L->nin; i++)
+				if (fold(s.outs[i], &st, p, q, &win[i], err))
+					goto done;
+		}
+	for (i = 0; i < L->nin && !full; i++)
+		for (y = y0; y < y1; y++)
+			memcpy(plane_row(outs[i], y - y0), plane_row(&win[i], y - L->sy * a),
+			       (size_t)L->w * sizeof(float));
+	status = 0;
 done:
-	step_free(&st);
+	scratch_free(&s);
+	for (i = 0; i < L->nin && !full; i++)
+		plane_free(&win[i]);
 	return status;
 }

@@ -9,7 +9,6 @@
 
 #include "engine.h"
 #include "err.h"
-#include "image.h"
 #include "job.h"
 #include "kernel.h"
 
@@ -49,28 +48,63 @@
  */
 
 /*
- * layer_needed says whether kernel k under opts goes through layer_filter
- * rather than the per-channel path of job.c: a cross-channel kernel, or a
- * stride, dilation or transpose other than the default.
+ * layer_needed says whether kernel k under opts is a layer step rather
+ * than a plain one (step.h): a cross-channel kernel, or a stride,
+ * dilation or transpose other than the default.
  */
 int layer_needed(const struct kernel *k, const struct job_opts *opts);
 
-/*
- * layer_filter applies k to *im as above, replacing *im with the result.
- * Returns 0, or -1 with err (ERR_DATA when the kernel's channel count is
- * not the image's, ERR_USAGE for options it cannot honour).
- */
-int layer_filter(struct image *im, const struct kernel *k, const struct job_opts *opts,
-		 struct err *err);
+/* One layer step's arithmetic: the kernel dilated, in the correlation form of engine.h. */
+struct layer {
+	struct kernel dk;         /* k dilated */
+	struct conv_job job;      /* geom_prepare's: wt, kw, kh (KH, KW), ax, ay (AX, AY), border */
+	float *wt;
+	int nin, nk;              /* matrices per kernel (1: ordinary), kernels */
+	int split;                /* each kernel writes its own channel */
+	int sx, sy;
+	int w, h;                 /* forward input */
+	int ow1, oh1;             /* forward output at stride 1 */
+	int ow, oh;               /* forward output */
+	int transpose;
+	int nout;                 /* planes one run writes: per input plane set */
+	int out_w, out_h;         /* the step's output size */
+};
 
 /*
- * layer_emit_matrix writes the matrix of the forward operator of kernel k
- * for an image of w x h x nch under opts to f (T^T with opts->transpose,
- * for which w x h is the size of the image to transpose), as
- * toeplitz_emit_matrix does: a cross-channel kernel's matrix maps all
- * channels, an ordinary kernel's one channel.
+ * layer_setup fills L for kernel k on an image of w x h x nch (for the
+ * transpose, the image is the forward's output).  Refuses (ERR_DATA) a
+ * kernel whose channel count is not the image's and (ERR_USAGE) options
+ * a layer cannot honour.  layer_free releases it.
  */
-int layer_emit_matrix(FILE *f, const struct kernel *k, int w, int h, int nch,
-		      const struct job_opts *opts, struct err *err);
+int layer_setup(struct layer *L, const struct kernel *k, const struct job_opts *opts,
+		int w, int h, int nch, struct err *err);
+void layer_free(struct layer *L);
+
+/*
+ * layer_rows gives the extended input rows [*lo, *hi) that forward output
+ * rows [y0, y1) read (the transpose reads the whole image).
+ */
+void layer_rows(const struct layer *L, int y0, int y1, long *lo, long *hi);
+
+/*
+ * layer_job_sizes fills job with the engine job of a whole image's run,
+ * with planes that have sizes only (fake[2], ins[] and outs[] of room for
+ * KERN_MAX_BANK * KERN_MAX_CHANNELS * stride pointers): what the planner
+ * and --explain see.
+ */
+void layer_job_sizes(const struct layer *L, struct conv_job *job, struct plane *fake,
+		     const struct plane **ins, struct plane **outs);
+
+/*
+ * layer_run computes output rows [y0, y1) of the forward operator on
+ * engine e from in[] (L->nin planes, or one for an ordinary kernel),
+ * views of input rows a .. a + in[0]->h - 1 holding every row those
+ * output rows read, the border rule's included; into outs[] (L->nout
+ * planes of y1 - y0 rows).  The transpose takes the whole image (a == 0,
+ * y0 == 0, y1 == L->out_h).  Bias is the caller's.
+ */
+int layer_run(const struct layer *L, const struct engine *e, const struct plane *const *in,
+	      int a, int y0, int y1, struct plane *const *outs, char *note, size_t note_size,
+	      struct err *err);
 
 #endif

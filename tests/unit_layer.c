@@ -954,6 +954,7 @@ static void forward_tests(void)
 			o.dilation[0] = dx;
 			o.dilation[1] = rnd() < 0.5 ? dx : 3 - dx;
 			o.threads = rnd() < 0.2 ? 3 : 1;
+			o.strip_rows = rnd() < 0.5 ? 0 : 1 + (int)(rnd() * 5);
 			W = random_side();
 			H = random_side();
 			geo_of(&t.k, &o, 1, 1, &g);
@@ -1264,6 +1265,7 @@ static void adjoint_tests(void)
 			o.dilation[0] = dx;
 			o.dilation[1] = rnd() < 0.5 ? dx : 3 - dx;
 			o.threads = rnd() < 0.2 ? 3 : 1;
+			o.strip_rows = rnd() < 0.5 ? 0 : 1 + (int)(rnd() * 5);
 			w = random_side() % 13 + 1;
 			h = random_side() % 13 + 1;
 			if (s == SHAPE_FULL && rnd() < 0.8) {
@@ -1505,6 +1507,7 @@ static void large_tests(void)
 			o.dilation[0] = 1 + (int)(rnd() * 3);
 			o.dilation[1] = 1 + (int)(rnd() * 3);
 			o.threads = 1 + (int)(rnd() * 4);
+			o.strip_rows = rnd() < 0.5 ? 0 : 1 + (int)(rnd() * 5);
 			geo_of(&t.k, &o, 1, 1, &g);
 			if (n >= 24) {
 				/* Wide and tall: rows longer than an engine's strip. */

@@ -6,7 +6,7 @@
 
 #include "check.h"
 #include "engine.h"
-#include "engine_toeplitz.h"
+#include "emit.h"
 #include "ref.h"
 
 /* A test job owns its planes and weights. */
@@ -268,7 +268,7 @@ static const double magic5[5][5] = {
 };
 
 /*
- * read_mm parses a Matrix Market coordinate file (as toeplitz_emit_matrix
+ * read_mm parses a Matrix Market coordinate file (as emit_matrix
  * writes it) into y = T * x, for x stacked by columns; returns the number
  * of entries, or -1 on a malformed file.  rows, cols receive the size.
  */
@@ -301,7 +301,7 @@ static long read_mm(const char *text, const double *x, double *y, long ny,
 	return *p == '\0' ? nnz : -1;
 }
 
-/* emit_to_string runs toeplitz_emit_matrix into a malloc'd string. */
+/* emit_to_string runs emit_matrix into a malloc'd string. */
 static int emit_to_string(const struct conv_job *job, char **text, struct err *err)
 {
 	size_t len;
@@ -310,7 +310,7 @@ static int emit_to_string(const struct conv_job *job, char **text, struct err *e
 
 	if (f == NULL)
 		return -1;
-	r = toeplitz_emit_matrix(f, job, NULL, err);
+	r = emit_matrix(f, job, NULL, err);
 	fclose(f);
 	return r;
 }
@@ -513,7 +513,7 @@ static void test_emit_edges(void)
 	wt[0] = 1;
 	full = fopen("/dev/full", "w");
 	if (full != NULL) {
-		r = toeplitz_emit_matrix(full, &job, NULL, &err);
+		r = emit_matrix(full, &job, NULL, &err);
 		check(r == -1 && err.cls == ERR_IO && strstr(err.msg, "write failed") != NULL,
 		      "emit-matrix to a full disk is an I/O error", "returned %d, class %d, %s",
 		      r, err.cls, err.msg);

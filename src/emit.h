@@ -1,17 +1,19 @@
-/* engine_toeplitz.h: the convolution matrix of a job, for --emit-matrix. */
-#ifndef IMF_ENGINE_TOEPLITZ_H
-#define IMF_ENGINE_TOEPLITZ_H
+/* emit.h: the convolution matrix of a job, for --emit-matrix. */
+#ifndef IMF_EMIT_H
+#define IMF_EMIT_H
 
 #include <stdio.h>
 
 #include "engine.h"
 #include "err.h"
+#include "job.h"
+#include "kernel.h"
 
-/* The most entries toeplitz_emit_matrix writes (man page, --emit-matrix). */
-#define TOEPLITZ_EMIT_MAX_NNZ 50000000L
+/* The most entries emit_matrix writes (man page, --emit-matrix). */
+#define EMIT_MAX_NNZ 50000000L
 
 /*
- * toeplitz_emit_matrix writes to f the matrix T with out(:) = T * in(:),
+ * emit_matrix writes to f the matrix T with out(:) = T * in(:),
  * where in and out are job's input and output planes stacked by columns
  * (MATLAB's x(:): index x * h + y, 0-based), in Matrix Market coordinate
  * format: the banner, a comment line, "rows cols nnz", then one 1-based
@@ -27,7 +29,7 @@
  * NULL).  The map must be linear, so it refuses (ERR_USAGE, nothing
  * written) a constant border of non-zero value, a bank of several kernels
  * unless they combine by sum (T is then the sum of their matrices), and a
- * matrix that could exceed TOEPLITZ_EMIT_MAX_NNZ entries, counted as
+ * matrix that could exceed EMIT_MAX_NNZ entries, counted as
  * output pixels times non-zero kernel weights.  Bias, added by the job
  * layer, is not part of T.  A failed write gives ERR_IO.  Returns 0 or -1.
  *
@@ -45,7 +47,17 @@ struct emit_opts {
 	int transpose;   /* write T^T: rows and columns swapped */
 };
 
-int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, const struct emit_opts *o,
+int emit_matrix(FILE *f, const struct conv_job *job, const struct emit_opts *o,
 			 struct err *err);
+
+/*
+ * emit_kernel writes the matrix of kernel k's step (step.h) for an image
+ * of w x h x nch under opts: T, or T^T with --transpose (w x h then the
+ * size of the image to transpose).  A cross-channel kernel's matrix maps
+ * every channel, an ordinary kernel's one channel; strides, dilation and
+ * shapes as the step computes them.
+ */
+int emit_kernel(FILE *f, const struct kernel *k, int w, int h, int nch,
+		const struct job_opts *opts, struct err *err);
 
 #endif
