@@ -42,7 +42,7 @@ else
 fi
 
 # The man page renders without warnings.
-w=$(groff -ww -man -Tutf8 man/imfilter.1 2>&1 >/dev/null)
+w=$(groff -t -ww -man -Tutf8 man/imfilter.1 2>&1 >/dev/null)
 if [ -z "$w" ]; then echo "PASS: docsync: man page renders without warnings"
 else echo "FAIL: docsync: groff warnings: $w"; fi
 
