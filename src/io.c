@@ -306,7 +306,9 @@ static int read_into(const char *path, struct io_read_opts *opts, int whole,
 int io_read_sink(const char *path, struct io_read_opts *opts, const struct io_sink *sink,
 		 struct err *err)
 {
-	return read_into(path, opts, 0, sink, err);
+	struct io_read_opts none = { 0 };
+
+	return read_into(path, opts != NULL ? opts : &none, 0, sink, err);
 }
 
 /*
