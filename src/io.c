@@ -1,14 +1,20 @@
-/* io.c: format detection, reading a whole input, and atomic output files. */
+/* io.c: format detection, input files mapped or read, sinks and sources, atomic output files. */
+
+/* madvise and MADV_DONTNEED are not POSIX (posix_madvise's DONTNEED does nothing in glibc). */
+#define _DEFAULT_SOURCE
+
 #include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -161,36 +167,64 @@ static int read_all(int fd, const char *name, unsigned char **out, size_t *n,
 	return 0;
 }
 
-static int decode(const struct io_src *src, struct image *im, struct err *err)
+/*
+ * An input: a regular file is mapped read-only, so that its pages can be
+ * dropped once decoded (io_src_done) and a file of gigabytes costs a few
+ * megabytes of memory; anything else (standard input, a pipe, a device) is
+ * read whole into memory, where it stays while it is decoded.  (A mapped
+ * file that someone truncates meanwhile would raise SIGBUS; files are
+ * not expected to change under a running filter.)
+ */
+struct input {
+	struct io_src src;
+	unsigned char *mem;    /* read_all's buffer, or NULL */
+	void *map;             /* the mapping, or NULL */
+	size_t map_len;
+};
+
+void io_src_drop(struct io_src *src, size_t a, size_t b)
 {
-	switch (detect(src->buf, src->n)) {
-	case IO_PNG: return io_png_decode(src, im, err);
-	case IO_JPEG: return io_jpeg_decode(src, im, err);
-	case IO_PNM: return io_pnm_decode(src, im, err);
-	case IO_PFM: return io_pfm_decode(src, im, err);
-	case IO_NONE: break;
-	}
-	return err_set(err, ERR_DATA, "%s: not a PNG, JPEG, PNM or PFM image", src->name);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (!src->mapped || page == 0)
+		return;
+	/* The mapping reaches to the end of the file's last page. */
+	if (b >= src->n)
+		b = src->n + (page - src->n % page) % page;
+	a = (a + page - 1) / page * page;
+	b = b / page * page;
+	if (a < b)
+		madvise((void *)(uintptr_t)(src->buf + a), b - a, MADV_DONTNEED);
 }
 
-int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
-		 struct err *err)
+/* map_file maps the regular file fd of st's size; 0, or -1 to read it instead. */
+static int map_file(int fd, const struct stat *st, struct input *in)
 {
-	struct io_src src;
+	void *p;
+
+	if (!S_ISREG(st->st_mode) || st->st_size <= 0 ||
+	    (unsigned long long)st->st_size > SIZE_MAX)
+		return -1;
+	p = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	in->map = p;
+	in->map_len = (size_t)st->st_size;
+	in->src.buf = p;
+	in->src.n = in->map_len;
+	in->src.mapped = 1;
+	return 0;
+}
+
+/* open_input opens path ("-": stdin) and makes its bytes in->src.buf. */
+static int open_input(const char *path, struct input *in, struct err *err)
+{
 	struct stat st;
-	unsigned char *buf = NULL;
-	size_t n = 0;
-	int fd, rc;
+	int fd, rc = 0;
 	int is_stdin = strcmp(path, "-") == 0;
 
-	memset(im, 0, sizeof *im);
-	src.name = is_stdin ? "<stdin>" : path;
-	src.max_pixels = opts->max_pixels;
-	src.accept_damaged = opts->accept_damaged;
-	src.damage = opts->damage;
-	src.rows = opts->rows;
-	src.rows_ctx = opts->rows_ctx;
-	opts->damage[0] = '\0';
+	memset(in, 0, sizeof *in);
+	in->src.name = is_stdin ? "<stdin>" : path;
 	if (is_stdin) {
 		fd = STDIN_FILENO;
 	} else {
@@ -198,30 +232,157 @@ int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
 		if (fd < 0)
 			return err_set(err, ERR_NOINPUT, "%s: %s", path, strerror(errno));
 	}
-	/* A directory opens fine on Linux and fails only at read(); say it early. */
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (!is_stdin)
-			close(fd);
-		return err_set(err, ERR_NOINPUT, "%s: %s", src.name, strerror(EISDIR));
+	if (fstat(fd, &st) != 0) {
+		rc = err_set(err, ERR_IO, "%s: %s", in->src.name, strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
+		/* A directory opens fine on Linux and fails only at read(); say it early. */
+		rc = err_set(err, ERR_NOINPUT, "%s: %s", in->src.name, strerror(EISDIR));
+	} else if (is_stdin || map_file(fd, &st, in) != 0) {
+		rc = read_all(fd, in->src.name, &in->mem, &in->src.n, err);
+		in->src.buf = in->mem;
 	}
-	rc = read_all(fd, src.name, &buf, &n, err);
 	if (!is_stdin)
 		close(fd);
-	if (rc)
-		return -1;
-	if (n == 0) {
-		free(buf);
-		return err_set(err, ERR_DATA, "%s: empty file", src.name);
+	if (rc == 0 && in->src.n == 0)
+		rc = err_set(err, ERR_DATA, "%s: empty file", in->src.name);
+	if (rc) {
+		free(in->mem);
+		in->mem = NULL;
 	}
-	src.buf = buf;
-	src.n = n;
-	rc = decode(&src, im, err);
-	free(buf);
-	if (rc)
-		img_free(im);
-	else
-		io_src_rows(&src, im, im->h);
 	return rc;
+}
+
+static void close_input(struct input *in)
+{
+	if (in->map != NULL)
+		munmap(in->map, in->map_len);
+	free(in->mem);
+	in->map = NULL;
+	in->mem = NULL;
+}
+
+typedef int (*io_reader)(struct io_src *src, const struct io_sink *sink, struct err *err);
+
+static io_reader reader_for(const struct io_src *src)
+{
+	switch (detect(src->buf, src->n)) {
+	case IO_PNG: return io_png_read;
+	case IO_JPEG: return io_jpeg_read;
+	case IO_PNM: return io_pnm_read;
+	case IO_PFM: return io_pfm_read;
+	case IO_NONE: break;
+	}
+	return NULL;
+}
+
+/*
+ * read_into decodes path into sink; whole says that the sink holds the
+ * image, so that max_pixels limits every image rather than only what the
+ * decoder holds.
+ */
+static int read_into(const char *path, struct io_read_opts *opts, int whole,
+		     const struct io_sink *sink, struct err *err)
+{
+	struct input in;
+	io_reader rd;
+	int rc;
+
+	opts->damage[0] = '\0';
+	if (open_input(path, &in, err))
+		return -1;
+	in.src.max_pixels = whole ? opts->max_pixels : 0;
+	in.src.max_hold = whole ? 0 : opts->max_pixels;
+	in.src.accept_damaged = opts->accept_damaged;
+	in.src.damage = opts->damage;
+	rd = reader_for(&in.src);
+	if (rd == NULL)
+		rc = err_set(err, ERR_DATA, "%s: not a PNG, JPEG, PNM or PFM image", in.src.name);
+	else
+		rc = rd(&in.src, sink, err);
+	close_input(&in);
+	return rc;
+}
+
+int io_read_sink(const char *path, struct io_read_opts *opts, const struct io_sink *sink,
+		 struct err *err)
+{
+	struct io_read_opts none = { 0 };
+
+	return read_into(path, opts != NULL ? opts : &none, 0, sink, err);
+}
+
+/*
+ * The image sink: planes allocated at begin, rows written in place.  It
+ * tells io_read_opts' rows callback (io.h), if any, as rows become final.
+ */
+struct image_sink {
+	struct image *im;
+	const struct io_read_opts *opts;   /* NULL: no callback */
+};
+
+static void image_rows(const struct image_sink *s, int n)
+{
+	if (s->opts != NULL && s->opts->rows != NULL)
+		s->opts->rows(s->opts->rows_ctx, s->im, n);
+}
+
+static int image_begin(void *ctx, struct image *info, struct err *err)
+{
+	struct image_sink *s = ctx;
+
+	if (img_alloc(s->im, info->w, info->h, info->nch, err))
+		return -1;
+	s->im->depth = info->depth;
+	img_move_meta(s->im, info);
+	image_rows(s, 0);
+	return 0;
+}
+
+static float *image_row(void *ctx, int c, int y)
+{
+	struct image_sink *s = ctx;
+
+	return plane_row(&s->im->ch[c], y);
+}
+
+/* The last row is told by io_read_opts, once the input is closed. */
+static int image_put(void *ctx, int n, struct err *err)
+{
+	struct image_sink *s = ctx;
+
+	(void)err;
+	if (n < s->im->h)
+		image_rows(s, n);
+	return 0;
+}
+
+static void image_sink_init(struct io_sink *sink, struct image_sink *s, struct image *im,
+			    const struct io_read_opts *opts)
+{
+	memset(im, 0, sizeof *im);
+	s->im = im;
+	s->opts = opts;
+	sink->begin = image_begin;
+	sink->row = image_row;
+	sink->put = image_put;
+	sink->ctx = s;
+}
+
+int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
+		 struct err *err)
+{
+	struct image_sink s;
+	struct io_sink sink;
+
+	image_sink_init(&sink, &s, im, opts);
+	if (read_into(path, opts, 1, &sink, err)) {
+		/* Whoever reads *im as it comes must be done before it goes. */
+		image_rows(&s, -1);
+		img_free(im);
+		return -1;
+	}
+	image_rows(&s, im->h);
+	return 0;
 }
 
 int io_read_limit(const char *path, struct image *im,
@@ -235,6 +396,43 @@ int io_read_limit(const char *path, struct image *im,
 int io_read(const char *path, struct image *im, struct err *err)
 {
 	return io_read_limit(path, im, 0, err);
+}
+
+/* decode_image is a decoder of io_codec.h's whole-image form. */
+static int decode_image(const struct io_src *src, io_reader rd, struct image *im,
+			struct err *err)
+{
+	struct image_sink s;
+	struct io_sink sink;
+	struct io_src copy = *src;
+
+	image_sink_init(&sink, &s, im, NULL);
+	copy.mapped = 0;
+	if (rd(&copy, &sink, err)) {
+		img_free(im);
+		return -1;
+	}
+	return 0;
+}
+
+int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
+{
+	return decode_image(src, io_png_read, im, err);
+}
+
+int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err)
+{
+	return decode_image(src, io_jpeg_read, im, err);
+}
+
+int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err)
+{
+	return decode_image(src, io_pnm_read, im, err);
+}
+
+int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err)
+{
+	return decode_image(src, io_pfm_read, im, err);
 }
 
 /* ---- writing --------------------------------------------------------------- */
@@ -255,13 +453,20 @@ void io_cleanup_on_signal(void)
 		unlink(tmp_path);
 }
 
+static int check_info(const char *name, const struct image *im, struct err *err)
+{
+	if (im->nch < 1 || im->nch > IMG_MAX_CHANNELS || im->w < 1 || im->h < 1)
+		return err_set(err, ERR_SOFTWARE, "%s: invalid image (%d x %d, %d channels)",
+			       name, im->w, im->h, im->nch);
+	return 0;
+}
+
 static int check_image(const char *name, const struct image *im, struct err *err)
 {
 	int c;
 
-	if (im->nch < 1 || im->nch > IMG_MAX_CHANNELS || im->w < 1 || im->h < 1)
-		return err_set(err, ERR_SOFTWARE, "%s: invalid image (%d x %d, %d channels)",
-			       name, im->w, im->h, im->nch);
+	if (check_info(name, im, err))
+		return -1;
 	for (c = 0; c < im->nch; c++)
 		if (im->ch[c].px == NULL || im->ch[c].w != im->w || im->ch[c].h != im->h)
 			return err_set(err, ERR_SOFTWARE, "%s: invalid image plane %d",
@@ -312,14 +517,16 @@ static int resolve(const char *name, int by_ext, const struct image *im,
 	return 0;
 }
 
-static int encode(FILE *f, const char *name, const struct image *im,
-		  const struct enc_params *p, const struct io_rows *rows, struct err *err)
+static int encode(FILE *f, const char *name, const struct image *info,
+		  const struct enc_params *p, int seekable, const struct io_source *src,
+		  struct err *err)
 {
 	switch (p->format) {
-	case IO_PNG: return io_png_encode(f, name, im, p->depth, p->threads, p->png_level, rows, err);
-	case IO_JPEG: return io_jpeg_encode(f, name, im, p->quality, rows, err);
-	case IO_PNM: return io_pnm_encode(f, name, im, p->depth, err);
-	case IO_PFM: return io_pfm_encode(f, name, im, err);
+	case IO_PNG:
+		return io_png_write(f, name, info, p->depth, p->threads, p->png_level, src, err);
+	case IO_JPEG: return io_jpeg_write(f, name, info, p->quality, src, err);
+	case IO_PNM: return io_pnm_write(f, name, info, p->depth, src, err);
+	case IO_PFM: return io_pfm_write(f, name, info, seekable, src, err);
 	case IO_NONE: break;
 	}
 	return err_set(err, ERR_SOFTWARE, "%s: no encoder for format %d", name, (int)p->format);
@@ -422,21 +629,102 @@ fail:
 	return -1;
 }
 
-struct encode_ctx {
+/*
+ * The image source: rows from an image's planes, which may still be being
+ * made (io_rows, NULL: they are all there).  It holds the whole image, so
+ * its cap is 0 and releasing rows does nothing.
+ */
+struct image_source {
 	const struct image *im;
-	const struct enc_params *p;
 	const struct io_rows *rows;
+};
+
+static int image_wait(void *ctx, int n)
+{
+	struct image_source *s = ctx;
+
+	return s->rows == NULL ? 0 : s->rows->wait(s->rows->ctx, n);
+}
+
+static const float *image_src_row(void *ctx, int c, int y)
+{
+	struct image_source *s = ctx;
+
+	return plane_row(&s->im->ch[c], y);
+}
+
+static void image_release(void *ctx, int n)
+{
+	(void)ctx;
+	(void)n;
+}
+
+static void image_source_init(struct io_source *src, struct image_source *s,
+			      const struct image *im, const struct io_rows *rows)
+{
+	s->im = im;
+	s->rows = rows;
+	src->wait = image_wait;
+	src->row = image_src_row;
+	src->release = image_release;
+	src->ctx = s;
+	src->cap = 0;
+}
+
+int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
+		  int threads, int level, const struct io_rows *rows, struct err *err)
+{
+	struct image_source s;
+	struct io_source src;
+
+	image_source_init(&src, &s, im, rows);
+	return io_png_write(f, name, im, depth, threads, level, &src, err);
+}
+
+int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
+		   int quality, const struct io_rows *rows, struct err *err)
+{
+	struct image_source s;
+	struct io_source src;
+
+	image_source_init(&src, &s, im, rows);
+	return io_jpeg_write(f, name, im, quality, &src, err);
+}
+
+struct encode_ctx {
+	const struct image *info;
+	const struct enc_params *p;
+	const struct io_source *src;
+	int seekable;
 };
 
 static int encode_to(FILE *f, const char *name, void *ctx, struct err *err)
 {
 	struct encode_ctx *e = ctx;
 
-	/* The PNM and PFM encoders take the image whole. */
-	if (e->p->format != IO_PNG && e->p->format != IO_JPEG &&
-	    io_wait_rows(e->rows, name, e->im->h, err))
-		return -1;
-	return encode(f, name, e->im, e->p, e->rows, err);
+	return encode(f, name, e->info, e->p, e->seekable, e->src, err);
+}
+
+/* window is io_write_window's answer once the parameters are resolved. */
+static int window(const struct image *info, const struct enc_params *p, int is_stdout)
+{
+	switch (p->format) {
+	case IO_PNG: return io_png_window(info, p->depth, p->threads);
+	case IO_PFM: return is_stdout ? info->h : 1;
+	case IO_JPEG:
+	case IO_PNM:
+	case IO_NONE: break;
+	}
+	return 1;
+}
+
+/* write_source writes to path, a temporary file renamed into place ("-": stdout). */
+static int write_source(const char *path, const struct image *info, const struct enc_params *p,
+			const struct io_source *src, struct err *err)
+{
+	struct encode_ctx ctx = { info, p, src, strcmp(path, "-") != 0 };
+
+	return io_write_atomic(path, encode_to, &ctx, err);
 }
 
 int io_write(const char *path, const struct image *im,
@@ -449,11 +737,42 @@ int io_write_rows(const char *path, const struct image *im, const struct io_writ
 		  const struct io_rows *rows, struct err *err)
 {
 	struct enc_params p;
-	struct encode_ctx ctx = { im, &p, rows };
+	struct image_source s;
+	struct io_source src;
 	int is_stdout = strcmp(path, "-") == 0;
 	const char *name = is_stdout ? "<stdout>" : path;
 
 	if (check_image(name, im, err) || resolve(name, !is_stdout, im, opts, &p, err))
 		return -1;
-	return io_write_atomic(path, encode_to, &ctx, err);
+	image_source_init(&src, &s, im, rows);
+	return write_source(path, im, &p, &src, err);
+}
+
+int io_write_window(const char *path, const struct image *info, const struct io_write_opts *opts,
+		    struct err *err)
+{
+	struct enc_params p;
+	int is_stdout = strcmp(path, "-") == 0;
+	const char *name = is_stdout ? "<stdout>" : path;
+
+	if (check_info(name, info, err) || resolve(name, !is_stdout, info, opts, &p, err))
+		return -1;
+	return window(info, &p, is_stdout);
+}
+
+int io_write_source(const char *path, const struct image *info, const struct io_write_opts *opts,
+		    const struct io_source *src, struct err *err)
+{
+	struct enc_params p;
+	int is_stdout = strcmp(path, "-") == 0;
+	const char *name = is_stdout ? "<stdout>" : path;
+	int need;
+
+	if (check_info(name, info, err) || resolve(name, !is_stdout, info, opts, &p, err))
+		return -1;
+	need = window(info, &p, is_stdout);
+	if (src->cap != 0 && src->cap < need)
+		return err_set(err, ERR_SOFTWARE, "%s: the source keeps %d rows, the encoder needs %d",
+			       name, src->cap, need);
+	return write_source(path, info, &p, src, err);
 }

@@ -169,7 +169,7 @@ struct io_sink {
  * holds nothing that grows with the image unless the file makes it
  * (interlaced PNG: libpng's rows at the file's depth; progressive JPEG:
  * libjpeg's coefficients; standard input: the compressed file), and
- * opts->max_pixels applies only to those holdings.  A regular file is
+ * opts->max_pixels applies only to the codecs' two holdings.  A regular file is
  * mapped and the pages already decoded are dropped as the decoder goes.
  * Errors as io_read_opts, plus those begin and put return.
  */
@@ -184,7 +184,9 @@ int io_read_sink(const char *path, struct io_read_opts *opts, const struct io_si
  * below n.  wait may be called from several encoder threads at once; the
  * encoder never waits for a row at or beyond (rows released) + cap, so a
  * source can keep its rows in a ring of cap rows.  cap == 0 means the
- * source holds the whole image.
+ * source holds the whole image.  release comes from one encoder thread at
+ * a time, with n increasing, and the last one is release(ctx, h) once
+ * the encoder has read every row.
  */
 struct io_source {
 	int (*wait)(void *ctx, int n);
@@ -209,6 +211,8 @@ int io_write_window(const char *path, const struct image *info, const struct io_
  * gives the size, channels, depth and metadata (no planes).  The file is
  * written as the rows come, to a temporary file renamed into place at the
  * end, as io_write does; nothing grows with the image but the output.
+ * A source whose cap is not 0 and below io_write_window's is refused
+ * (ERR_SOFTWARE) before anything is written.
  */
 int io_write_source(const char *path, const struct image *info, const struct io_write_opts *opts,
 		    const struct io_source *src, struct err *err);

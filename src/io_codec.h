@@ -13,92 +13,139 @@
 #include "plane.h"
 
 /*
- * The whole input file, already in memory, and what a decoder needs to know
- * besides the bytes: the name for messages ("<stdin>" for standard input)
- * and the largest pixel count the caller accepts (0 means no limit).
+ * The whole input file as bytes, and what a decoder needs to know besides
+ * them: the name for messages ("<stdin>" for standard input), the limits
+ * on pixels and whether damage is accepted.  A regular file is a read-only
+ * mapping (mapped): a decoder tells io_src_done how far it has read, and
+ * the pages behind that are dropped from memory every IO_DROP_STEP bytes,
+ * so that a file larger than memory decodes in little of it.  The pages
+ * come back from the file if they are read again.
  */
 struct io_src {
 	const unsigned char *buf;
 	size_t n;
 	const char *name;
+	/* Pixels any image may have (io_read_opts: it holds the image); 0: no limit. */
 	unsigned long long max_pixels;
+	/* Pixels a decoder may hold itself (interlaced PNG, progressive JPEG); 0: no limit. */
+	unsigned long long max_hold;
 	/* Decode past damage (see io_read_opts), saying what it was in damage[256]. */
 	int accept_damaged;
 	char *damage;
-	/* io_read_opts' rows callback (io.h), or NULL. */
-	void (*rows)(void *ctx, const struct image *im, int n);
-	void *rows_ctx;
+	int mapped;
+	size_t dropped;     /* bytes from the start whose pages are dropped */
 };
 
-/* io_src_rows tells the reader, if any, that rows 0..n-1 of im are final (io.h). */
-static inline void io_src_rows(const struct io_src *src, const struct image *im, int n)
+#define IO_DROP_STEP ((size_t)4 << 20)
+
+/* io_src_drop drops the pages of src that lie wholly inside bytes [a, b) (io.c). */
+void io_src_drop(struct io_src *src, size_t a, size_t b);
+
+/* io_src_done says that the bytes before pos will not be read again (soon). */
+static inline void io_src_done(struct io_src *src, size_t pos)
 {
-	if (src->rows != NULL)
-		src->rows(src->rows_ctx, im, n);
+	if (src->mapped && pos > src->dropped && pos - src->dropped >= IO_DROP_STEP) {
+		io_src_drop(src, src->dropped, pos);
+		src->dropped = pos;
+	}
 }
 
-/* io_wait_rows waits for rows 0..n-1 when the image is still being made (io.h). */
-static inline int io_wait_rows(const struct io_rows *rows, const char *name, int n,
-			       struct err *err)
+/*
+ * Decoders (io_png_read and its kind) decode src into sink (io.h) and
+ * return 0, or -1 with err filled; every message of theirs starts with
+ * src->name.  The info they give begin is theirs to free after.
+ *
+ * Encoders write the image whose size, channels and metadata info gives,
+ * and whose rows come from src (io.h), to f and return 0, or -1 with err
+ * filled: ERR_IO for a failed write (with the errno of that write),
+ * ERR_DATA or ERR_SOFTWARE for an image the format cannot hold.  The
+ * caller flushes and closes f.  They wait for rows through io_src_wait.
+ */
+int io_png_read(struct io_src *src, const struct io_sink *sink, struct err *err);
+int io_jpeg_read(struct io_src *src, const struct io_sink *sink, struct err *err);
+int io_pnm_read(struct io_src *src, const struct io_sink *sink, struct err *err);
+int io_pfm_read(struct io_src *src, const struct io_sink *sink, struct err *err);
+
+int io_png_write(FILE *f, const char *name, const struct image *info, int depth,
+		 int threads, int level, const struct io_source *src, struct err *err);
+int io_jpeg_write(FILE *f, const char *name, const struct image *info, int quality,
+		  const struct io_source *src, struct err *err);
+int io_pnm_write(FILE *f, const char *name, const struct image *info, int depth,
+		 const struct io_source *src, struct err *err);
+/* seekable: f is a regular file, so rows go to their place as they come. */
+int io_pfm_write(FILE *f, const char *name, const struct image *info, int seekable,
+		 const struct io_source *src, struct err *err);
+
+/*
+ * io_png_window is the least cap of a source io_png_write can keep
+ * `threads` threads busy with (io.h's io_write_window): the rows of that
+ * many pieces and the row above them.
+ */
+int io_png_window(const struct image *info, int depth, int threads);
+
+/*
+ * io_png_idat filters and deflates the rows of src (depth 8 or 16, not
+ * interlaced) on up to `threads` threads and writes them as the IDAT
+ * chunks of a PNG whose header libpng has written, then IEND: each piece
+ * is written as soon as it and those before it are done, and freed, and
+ * the rows are released as soon as no piece still to be made needs them.
+ * The bytes are the same for any thread count; level is IO_PNG_FAST or
+ * IO_PNG_LEVEL(n) (io.h).
+ */
+int io_png_idat(FILE *f, const char *name, const struct image *info, int depth, int threads,
+		int level, const struct io_source *src, struct err *err);
+
+/* io_src_wait waits for rows 0..n-1 of src; an error if they never come. */
+static inline int io_src_wait(const struct io_source *src, const char *name, int n,
+			      struct err *err)
 {
-	if (rows == NULL || rows->wait(rows->ctx, n) == 0)
+	if (src->wait(src->ctx, n) == 0)
 		return 0;
 	return err_set(err, ERR_SOFTWARE, "%s: the image was not completed", name);
 }
 
 /*
- * Decoders fill *im (zeroed on failure) and return 0, or return -1 with err
- * filled; every message starts with src->name.  Encoders write the whole
- * image to f and return 0, or return -1 with err filled: ERR_IO for a
- * failed write (with the errno of that write), ERR_DATA or ERR_SOFTWARE for
- * an image the format cannot hold.  The caller flushes and closes f.
+ * The whole-image forms, which the fuzz targets call: a decoder into *im
+ * (zeroed on failure; src->max_pixels applies), an encoder from im's
+ * planes, with rows that may still be being made (io_rows, NULL: none).
  */
 int io_png_decode(const struct io_src *src, struct image *im, struct err *err);
+int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err);
+int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err);
+int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 		  int threads, int level, const struct io_rows *rows, struct err *err);
-
-/*
- * io_png_deflate filters and deflates im's samples (depth 8 or 16, not
- * interlaced) into *out on up to `threads` threads, the same bytes for any
- * count; level is IO_PNG_FAST or IO_PNG_LEVEL(n) (io.h).  With rows, each
- * piece waits for its rows (io.h), so deflating overlaps their making.
- * io_png_idat_write then writes them as the IDAT chunks of a PNG whose
- * header libpng wrote, then IEND; io_png_idat_free releases *out (NULL is
- * fine).
- */
-struct io_idat;
-int io_png_deflate(const char *name, const struct image *im, int depth, int threads,
-		   int level, const struct io_rows *rows, struct io_idat **out, struct err *err);
-int io_png_idat_write(FILE *f, const char *name, const struct io_idat *d, struct err *err);
-void io_png_idat_free(struct io_idat *d);
-
-int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
 		   int quality, const struct io_rows *rows, struct err *err);
-
-int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err);
-int io_pnm_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  struct err *err);
-
-int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err);
-int io_pfm_encode(FILE *f, const char *name, const struct image *im,
-		  struct err *err);
 
 /*
  * io_check_size vets the dimensions a file declares before anything is
  * allocated for them: a side outside 1..PLANE_MAX_SIDE is malformed data,
  * more pixels than the caller's limit is a resource limit (ERR_OS).
+ * io_check_hold is the limit alone, for what a decoder must hold.
  */
+static inline int io_check_limit(const struct io_src *src, unsigned long w, unsigned long h,
+				 unsigned long long limit, struct err *err)
+{
+	if (limit != 0 && (unsigned long long)w * h > limit)
+		return err_set(err, ERR_OS, "%s: %lu x %lu pixels exceed the limit of %llu",
+			       src->name, w, h, limit);
+	return 0;
+}
+
 static inline int io_check_size(const struct io_src *src, unsigned long w,
 				unsigned long h, struct err *err)
 {
 	if (w < 1 || h < 1 || w > PLANE_MAX_SIDE || h > PLANE_MAX_SIDE)
 		return err_set(err, ERR_DATA, "%s: image size %lu x %lu is out of range",
 			       src->name, w, h);
-	if (src->max_pixels != 0 && (unsigned long long)w * h > src->max_pixels)
-		return err_set(err, ERR_OS, "%s: %lu x %lu pixels exceed the limit of %llu",
-			       src->name, w, h, src->max_pixels);
-	return 0;
+	return io_check_limit(src, w, h, src->max_pixels, err);
+}
+
+static inline int io_check_hold(const struct io_src *src, unsigned long w,
+				unsigned long h, struct err *err)
+{
+	return io_check_limit(src, w, h, src->max_hold, err);
 }
 
 /*

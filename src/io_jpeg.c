@@ -98,8 +98,9 @@ struct jpeg_dec {
 	struct jpeg_fail fail;
 	struct jpeg_decompress_struct cinfo;
 	struct jpeg_progress_mgr progress;
-	const struct io_src *src;
-	struct image *im;
+	struct io_src *src;
+	const struct io_sink *sink;
+	struct image hdr;     /* what the sink's begin gets */
 };
 
 static void on_progress(j_common_ptr cinfo)
@@ -120,14 +121,11 @@ static void on_progress(j_common_ptr cinfo)
  * turned YCCK into CMYK.  No colour profile is applied: this is the naive
  * conversion every viewer without colour management uses.
  */
-static void put_cmyk_row(struct image *im, const JSAMPLE *row, int y, int adobe)
+static void put_cmyk_row(float *const out[3], const JSAMPLE *row, int w, int adobe)
 {
-	float *r = plane_row(&im->ch[0], y);
-	float *g = plane_row(&im->ch[1], y);
-	float *b = plane_row(&im->ch[2], y);
 	int x;
 
-	for (x = 0; x < im->w; x++, row += 4) {
+	for (x = 0; x < w; x++, row += 4) {
 		float c = row[0], m = row[1], ye = row[2], k = row[3];
 
 		if (!adobe) {
@@ -136,23 +134,22 @@ static void put_cmyk_row(struct image *im, const JSAMPLE *row, int y, int adobe)
 			ye = 255.0f - ye;
 			k = 255.0f - k;
 		}
-		r[x] = c * k / (255.0f * 255.0f);
-		g[x] = m * k / (255.0f * 255.0f);
-		b[x] = ye * k / (255.0f * 255.0f);
+		out[0][x] = c * k / (255.0f * 255.0f);
+		out[1][x] = m * k / (255.0f * 255.0f);
+		out[2][x] = ye * k / (255.0f * 255.0f);
 	}
 }
 
-/* put_row spreads an interleaved row over the planes; unit is io_unit_table8's. */
-static void put_row(struct image *im, const JSAMPLE *row, int y, const float *unit)
+/* put_row spreads an interleaved row over the channels; unit is io_unit_table8's. */
+static void put_row(float *const out[3], const JSAMPLE *row, int w, int nch, const float *unit)
 {
-	int c, x, nch = im->nch;
+	int c, x;
 
 	for (c = 0; c < nch; c++) {
-		float *out = plane_row(&im->ch[c], y);
 		const JSAMPLE *p = row + c;
 
-		for (x = 0; x < im->w; x++, p += nch)
-			out[x] = unit[*p];
+		for (x = 0; x < w; x++, p += nch)
+			out[c][x] = unit[*p];
 	}
 }
 
@@ -163,7 +160,7 @@ static void put_row(struct image *im, const JSAMPLE *row, int y, const float *un
 static int copy_meta(struct jpeg_dec *d)
 {
 	static const char exif_id[6] = { 'E', 'x', 'i', 'f', 0, 0 };
-	struct img_meta *m = &d->im->meta;
+	struct img_meta *m = &d->hdr.meta;
 	jpeg_saved_marker_ptr mk;
 	JOCTET *icc;
 	unsigned int len;
@@ -185,17 +182,30 @@ static int copy_meta(struct jpeg_dec *d)
 	return 0;
 }
 
+/* input_done tells the file's reader how far libjpeg has read (libjpeg's memory source). */
+static void input_done(struct jpeg_dec *d)
+{
+	const JOCTET *p = d->cinfo.src->next_input_byte;
+
+	/* At the end of the data libjpeg reads a fake end marker of its own. */
+	if (p >= d->src->buf && p <= d->src->buf + d->src->n)
+		io_src_done(d->src, (size_t)(p - d->src->buf));
+}
+
 /*
  * Pixels are returned as stored: an EXIF Orientation tag is not applied,
  * so a photo a camera tagged "rotate 90" comes out lying on its side, as
- * the decoder sees it.
+ * the decoder sees it.  A progressive file (or any of several scans) is
+ * held whole by libjpeg, as coefficients, so the limit on holdings
+ * applies to it; a baseline file goes through a few rows at a time.
  */
 static int decode_run(struct jpeg_dec *d)
 {
 	j_decompress_ptr c = &d->cinfo;
+	const struct io_sink *sink = d->sink;
 	JSAMPARRAY row;
-	int nch, cmyk;
-	float unit[256];
+	int nch, cmyk, ch;
+	float unit[256], *out[3];
 
 	if (setjmp(d->fail.jb))
 		return -1;
@@ -206,7 +216,9 @@ static int decode_run(struct jpeg_dec *d)
 	jpeg_save_markers(c, JPEG_APP0 + 1, 0xffff);
 	jpeg_save_markers(c, JPEG_APP0 + 2, 0xffff);
 	jpeg_read_header(c, TRUE);
-	if (io_check_size(d->src, c->image_width, c->image_height, d->fail.err))
+	if (io_check_size(d->src, c->image_width, c->image_height, d->fail.err) ||
+	    (jpeg_has_multiple_scans(c) &&
+	     io_check_hold(d->src, c->image_width, c->image_height, d->fail.err)))
 		return -1;
 	switch (c->jpeg_color_space) {
 	case JCS_GRAYSCALE:
@@ -227,14 +239,13 @@ static int decode_run(struct jpeg_dec *d)
 		break;
 	}
 	jpeg_start_decompress(c);
-	if (img_alloc(d->im, (int)c->output_width, (int)c->output_height, nch,
-		      d->fail.err))
+	input_done(d);
+	d->hdr.w = (int)c->output_width;
+	d->hdr.h = (int)c->output_height;
+	d->hdr.nch = nch;
+	d->hdr.depth = 8;
+	if (copy_meta(d) || sink->begin(sink->ctx, &d->hdr, d->fail.err))
 		return -1;
-	d->im->depth = 8;
-	if (copy_meta(d))
-		return -1;
-	/* A reader of the rows as they come may start (io.h); the last waits for the end. */
-	io_src_rows(d->src, d->im, 0);
 	/* Memory from libjpeg's pools goes away with jpeg_destroy, jump or not. */
 	row = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE,
 				      c->output_width * (JDIMENSION)c->output_components, 1);
@@ -242,38 +253,37 @@ static int decode_run(struct jpeg_dec *d)
 	while (c->output_scanline < c->output_height) {
 		int y = (int)c->output_scanline;
 
+		if (y > 0 && sink->put(sink->ctx, y, d->fail.err))
+			return -1;
 		jpeg_read_scanlines(c, row, 1);
+		input_done(d);
+		for (ch = 0; ch < nch; ch++)
+			out[ch] = sink->row(sink->ctx, ch, y);
 		if (cmyk)
-			put_cmyk_row(d->im, row[0], y, c->saw_Adobe_marker);
+			put_cmyk_row(out, row[0], d->hdr.w, c->saw_Adobe_marker);
 		else
-			put_row(d->im, row[0], y, unit);
-		if (y + 1 < d->im->h)
-			io_src_rows(d->src, d->im, y + 1);
+			put_row(out, row[0], d->hdr.w, nch, unit);
 	}
 	jpeg_finish_decompress(c);
-	return 0;
+	return sink->put(sink->ctx, d->hdr.h, d->fail.err);
 }
 
-int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err)
+int io_jpeg_read(struct io_src *src, const struct io_sink *sink, struct err *err)
 {
 	struct jpeg_dec d;
 	int rc;
 
-	memset(im, 0, sizeof *im);
 	memset(&d, 0, sizeof d);
 	init_fail(&d.fail, src->name, err);
 	d.fail.damage = src->accept_damaged && src->damage != NULL ? src->damage : NULL;
 	d.cinfo.err = &d.fail.pub;
 	d.src = src;
-	d.im = im;
+	d.sink = sink;
 
 	rc = decode_run(&d);
 
 	jpeg_destroy_decompress(&d.cinfo);
-	if (rc) {
-		io_src_rows(src, im, -1);
-		img_free(im);
-	}
+	img_free(&d.hdr);
 	return rc;
 }
 
@@ -326,26 +336,27 @@ struct jpeg_enc {
 	struct jpeg_out out;
 	const struct image *im;
 	int quality;
-	const struct io_rows *rows;
+	const struct io_source *src;
 };
 
 /*
- * get_row interleaves row y as grey or RGB; alpha is dropped.  Each plane's
- * row is quantized whole into tmp (w samples), then spread.
+ * get_row interleaves row y as grey or RGB; alpha is dropped.  Each
+ * channel's row is quantized whole into tmp (w samples), then spread.
  */
-static void get_row(const struct image *im, int ncomp, JSAMPLE *row, unsigned char *tmp, int y)
+static void get_row(const struct io_source *src, int w, int ncomp, JSAMPLE *row,
+		    unsigned char *tmp, int y)
 {
 	int c, x;
 
 	if (ncomp == 1) {
-		io_quantize_row8(row, plane_row(&im->ch[0], y), im->w);
+		io_quantize_row8(row, src->row(src->ctx, 0, y), w);
 		return;
 	}
 	for (c = 0; c < ncomp; c++) {
 		JSAMPLE *p = row + c;
 
-		io_quantize_row8(tmp, plane_row(&im->ch[c], y), im->w);
-		for (x = 0; x < im->w; x++, p += ncomp)
+		io_quantize_row8(tmp, src->row(src->ctx, c, y), w);
+		for (x = 0; x < w; x++, p += ncomp)
 			*p = tmp[x];
 	}
 }
@@ -413,18 +424,22 @@ static int encode_run(struct jpeg_enc *e)
 	row = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE,
 				      c->image_width * (JDIMENSION)ncomp, 1);
 	tmp = (*c->mem->alloc_sarray)((j_common_ptr)c, JPOOL_IMAGE, c->image_width, 1);
+	/* libjpeg copies each row into buffers of its own: one row is all it needs of ours. */
 	while (c->next_scanline < c->image_height) {
-		if (io_wait_rows(e->rows, e->fail.name, (int)c->next_scanline + 1, e->fail.err))
+		int y = (int)c->next_scanline;
+
+		if (io_src_wait(e->src, e->fail.name, y + 1, e->fail.err))
 			return -1;
-		get_row(im, ncomp, row[0], tmp[0], (int)c->next_scanline);
+		get_row(e->src, im->w, ncomp, row[0], tmp[0], y);
+		e->src->release(e->src->ctx, y + 1);
 		jpeg_write_scanlines(c, row, 1);
 	}
 	jpeg_finish_compress(c);
 	return 0;
 }
 
-int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
-		   int quality, const struct io_rows *rows, struct err *err)
+int io_jpeg_write(FILE *f, const char *name, const struct image *info, int quality,
+		  const struct io_source *src, struct err *err)
 {
 	struct jpeg_enc *e;
 	int rc;
@@ -436,9 +451,9 @@ int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
 	init_fail(&e->fail, name, err);
 	e->cinfo.err = &e->fail.pub;
 	e->out.f = f;
-	e->im = im;
+	e->im = info;
 	e->quality = quality;
-	e->rows = rows;
+	e->src = src;
 
 	rc = encode_run(e);
 

@@ -82,16 +82,17 @@ static void on_warning(png_structp png, png_const_charp msg)
  */
 struct png_dec {
 	struct png_msg msg;
-	const struct io_src *src;
+	struct io_src *src;
+	const struct io_sink *sink;
 	size_t pos;
 	png_structp png;
 	png_infop info;
 	unsigned char *pix;   /* one row, or the whole image when interlaced */
 	float unit[256];      /* io_unit_table8 */
 	png_bytepp rows;      /* row pointers into pix when interlaced */
-	struct image *im;
+	struct image hdr;     /* what the sink's begin gets */
 	size_t idat, idat_max;  /* IDAT data bytes read in this call, allowed */
-	int late_exif;          /* metadata after the image data (check_chunks) */
+	size_t exif_at;         /* the first eXIf chunk after the image data, or 0 */
 };
 
 static void read_mem(png_structp png, png_bytep out, size_t len)
@@ -108,6 +109,13 @@ static void read_mem(png_structp png, png_bytep out, size_t len)
 	}
 	memcpy(out, d->src->buf + d->pos, len);
 	d->pos += len;
+	io_src_done(d->src, d->pos);
+}
+
+static unsigned long get32(const unsigned char *p)
+{
+	return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
+	       (unsigned long)p[2] << 8 | p[3];
 }
 
 /*
@@ -115,29 +123,68 @@ static void read_mem(png_structp png, png_bytep out, size_t len)
  * be longer than the file that holds it; refusing such a length here means
  * no handler of libpng's can be asked to allocate it (libpng only warns
  * about a chunk above its malloc limit, then allocates anyway).  It also
- * says whether an eXIf chunk follows the image data (*late_exif), when the
- * metadata is complete only at the end.
+ * finds the eXIf chunks after the image data (*exif_at: the first), which
+ * the metadata needs before the first row is out (late_exif).  The walk
+ * touches a page per chunk, which for a file of small IDAT chunks is
+ * every page: they are dropped as it goes and at its end.
  */
-static int check_chunks(const struct io_src *src, int *late_exif, struct err *err)
+static int check_chunks(struct io_src *src, size_t *exif_at, struct err *err)
 {
 	size_t pos = 8;
 	int idat = 0;
 
+	*exif_at = 0;
 	while (pos + 12 <= src->n) {
 		const unsigned char *p = src->buf + pos;
-		unsigned long len = (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
-				    (unsigned long)p[2] << 8 | p[3];
+		unsigned long len = get32(p);
 
-		if (len > src->n - pos - 12)
+		if (len > src->n - pos - 12) {
+			io_src_drop(src, 0, src->n);
+			src->dropped = 0;
 			return err_set(err, ERR_DATA, "%s: chunk %.4s at byte %zu claims %lu bytes, "
 				       "more than the file holds", src->name,
 				       (const char *)p + 4, pos, len);
+		}
 		if (memcmp(p + 4, "IEND", 4) == 0)
 			break;
 		idat |= memcmp(p + 4, "IDAT", 4) == 0;
-		if (idat && memcmp(p + 4, "eXIf", 4) == 0)
-			*late_exif = 1;
+		if (idat && *exif_at == 0 && memcmp(p + 4, "eXIf", 4) == 0)
+			*exif_at = pos;
 		pos += 12 + len;
+		io_src_done(src, pos);
+	}
+	io_src_drop(src, 0, src->n);
+	src->dropped = 0;
+	return 0;
+}
+
+/*
+ * late_exif reads the eXIf chunks after the image data as libpng will
+ * when it gets there: the first one that is at least two bytes, starts
+ * "MM" or "II" and has a good CRC (a bad one is only warned about and
+ * dropped) is the image's EXIF, unless one came before the image data.
+ */
+static int late_exif(struct png_dec *d)
+{
+	struct img_meta *m = &d->hdr.meta;
+	size_t pos = d->exif_at;
+	const unsigned char *p;
+	unsigned long len;
+
+	for (; pos + 12 <= d->src->n; pos += 12 + len) {
+		p = d->src->buf + pos;
+		len = get32(p);
+		if (memcmp(p + 4, "IEND", 4) == 0)
+			break;
+		if (memcmp(p + 4, "eXIf", 4) != 0 || len < 2 || (p[8] != 'M' && p[8] != 'I') ||
+		    p[9] != p[8] ||
+		    crc32(crc32(crc32(0L, Z_NULL, 0), p + 4, 4), p + 8, (uInt)len) != get32(p + 8 + len))
+			continue;
+		if ((m->exif = malloc(len)) == NULL)
+			return err_oom(d->msg.err, d->src->name);
+		memcpy(m->exif, p + 8, len);
+		m->exif_len = len;
+		break;
 	}
 	return 0;
 }
@@ -145,7 +192,7 @@ static int check_chunks(const struct io_src *src, int *late_exif, struct err *er
 /* copy_meta keeps the chunks that travel to the output (image.h). */
 static int copy_meta(struct png_dec *d)
 {
-	struct img_meta *m = &d->im->meta;
+	struct img_meta *m = &d->hdr.meta;
 	png_structp png = d->png;
 	png_infop info = d->info;
 	png_charp name;
@@ -166,6 +213,8 @@ static int copy_meta(struct png_dec *d)
 			return err_oom(d->msg.err, d->src->name);
 		memcpy(m->exif, exif, len);
 		m->exif_len = len;
+	} else if (d->exif_at != 0 && late_exif(d)) {
+		return -1;
 	}
 	if (png_get_gAMA_fixed(png, info, &v[0])) {
 		m->has_gamma = 1;
@@ -185,28 +234,61 @@ static int copy_meta(struct png_dec *d)
 }
 
 /*
- * put_row spreads one row of interleaved 8- or 16-bit samples over the
- * planes; 8-bit samples are looked up in unit (io_unit_table8).
+ * put_row hands row y, interleaved 8- or 16-bit samples, to the sink,
+ * once rows 0..y-1 are put; 8-bit samples are looked up in unit
+ * (io_unit_table8).
  */
-static void put_row(struct image *im, const unsigned char *row, int y, const float *unit)
+static int put_row(struct png_dec *d, const unsigned char *row, int y)
 {
-	int c, x, nch = im->nch;
+	const struct io_sink *sink = d->sink;
+	int c, x, nch = d->hdr.nch, w = d->hdr.w;
 
+	if (y > 0 && sink->put(sink->ctx, y, d->msg.err))
+		return -1;
 	for (c = 0; c < nch; c++) {
-		float *out = plane_row(&im->ch[c], y);
+		float *out = sink->row(sink->ctx, c, y);
 
-		if (im->depth == 16) {
+		if (d->hdr.depth == 16) {
 			const unsigned char *p = row + 2 * c;
 
-			for (x = 0; x < im->w; x++, p += 2 * nch)
+			for (x = 0; x < w; x++, p += 2 * nch)
 				out[x] = (float)(p[0] << 8 | p[1]) / 65535.0f;
 		} else {
 			const unsigned char *p = row + c;
 
-			for (x = 0; x < im->w; x++, p += nch)
-				out[x] = unit[*p];
+			for (x = 0; x < w; x++, p += nch)
+				out[x] = d->unit[*p];
 		}
 	}
+	return 0;
+}
+
+/*
+ * read_interlaced reads the passes of an Adam7 image into rows held at the
+ * file's depth (each pass fills rows all over the image), then puts them.
+ */
+static int read_interlaced(struct png_dec *d, int passes, size_t rowbytes)
+{
+	png_uint_32 y, h = (png_uint_32)d->hdr.h;
+	size_t total;
+	int pass;
+
+	if (size_mul(&total, rowbytes, h) ||
+	    (d->pix = malloc(total)) == NULL ||
+	    (d->rows = malloc(h * sizeof *d->rows)) == NULL)
+		return err_oom(d->msg.err, d->src->name);
+	for (y = 0; y < h; y++)
+		d->rows[y] = d->pix + y * rowbytes;
+	/* As png_read_image, one row at a time for read_mem's count. */
+	for (pass = 0; pass < passes; pass++)
+		for (y = 0; y < h; y++) {
+			d->idat = 0;
+			png_read_row(d->png, d->rows[y], NULL);
+		}
+	for (y = 0; y < h; y++)
+		if (put_row(d, d->rows[y], (int)y))
+			return -1;
+	return 0;
 }
 
 /*
@@ -220,8 +302,8 @@ static int decode_run(struct png_dec *d)
 	png_structp png = d->png;
 	png_infop info = d->info;
 	png_uint_32 w, h, y;
-	int bit_depth, color_type, passes, pass;
-	size_t rowbytes, total;
+	int bit_depth, color_type, passes;
+	size_t rowbytes;
 
 	if (setjmp(png_jmpbuf(png)))
 		return -1;
@@ -243,23 +325,17 @@ static int decode_run(struct png_dec *d)
 		png_set_tRNS_to_alpha(png);
 	passes = png_set_interlace_handling(png);
 	png_read_update_info(png, info);
-
-	if (img_alloc(d->im, (int)w, (int)h, png_get_channels(png, info), d->msg.err))
+	if (passes > 1 && io_check_hold(d->src, w, h, d->msg.err))
 		return -1;
-	d->im->depth = png_get_bit_depth(png, info) == 16 ? 16 : 8;
-	rowbytes = png_get_rowbytes(png, info);
 
-	/*
-	 * The chunks before the image data are read: unless an eXIf chunk
-	 * comes after it, the metadata is complete, and a reader of the rows
-	 * as they come (io_src_rows) may start.  The last row is final only
-	 * once png_read_end has checked the stream (io.c says so).
-	 */
-	if (!d->late_exif) {
-		if (copy_meta(d))
-			return -1;
-		io_src_rows(d->src, d->im, 0);
-	}
+	d->hdr.w = (int)w;
+	d->hdr.h = (int)h;
+	d->hdr.nch = png_get_channels(png, info);
+	d->hdr.depth = png_get_bit_depth(png, info) == 16 ? 16 : 8;
+	rowbytes = png_get_rowbytes(png, info);
+	/* The metadata is complete here, a late eXIf included (check_chunks). */
+	if (copy_meta(d) || d->sink->begin(d->sink->ctx, &d->hdr, d->msg.err))
+		return -1;
 	d->idat_max = rowbytes + rowbytes / 64 + PNG_TAIL_MAX;
 	io_unit_table8(d->unit);
 	if (passes == 1) {
@@ -269,51 +345,34 @@ static int decode_run(struct png_dec *d)
 		for (y = 0; y < h; y++) {
 			d->idat = 0;
 			png_read_row(png, d->pix, NULL);
-			put_row(d->im, d->pix, (int)y, d->unit);
-			if (!d->late_exif && y + 1 < h)
-				io_src_rows(d->src, d->im, (int)y + 1);
+			if (put_row(d, d->pix, (int)y))
+				return -1;
 		}
-	} else {
-		/* Adam7 fills every row in each pass, so the whole image is needed. */
-		if (size_mul(&total, rowbytes, h) ||
-		    (d->pix = malloc(total)) == NULL ||
-		    (d->rows = malloc(h * sizeof *d->rows)) == NULL)
-			return err_oom(d->msg.err, d->src->name);
-		for (y = 0; y < h; y++)
-			d->rows[y] = d->pix + y * rowbytes;
-		/* As png_read_image, one row at a time for read_mem's count. */
-		for (pass = 0; pass < passes; pass++)
-			for (y = 0; y < h; y++) {
-				d->idat = 0;
-				png_read_row(png, d->rows[y], NULL);
-			}
-		for (y = 0; y < h; y++) {
-			put_row(d->im, d->rows[y], (int)y, d->unit);
-			if (!d->late_exif && y + 1 < h)
-				io_src_rows(d->src, d->im, (int)y + 1);
-		}
+	} else if (read_interlaced(d, passes, rowbytes)) {
+		return -1;
 	}
 	/*
 	 * Reading up to IEND checks the end of the compressed stream, its
-	 * Adler-32 and the CRCs of the chunks after the image (eXIf may be
-	 * there).
+	 * Adler-32 and the CRCs of the chunks after the image; only then is
+	 * the last row final.
 	 */
 	d->idat = 0;
 	png_read_end(png, info);
-	return d->late_exif ? copy_meta(d) : 0;
+	return d->sink->put(d->sink->ctx, (int)h, d->msg.err);
 }
 
-int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
+int io_png_read(struct io_src *src, const struct io_sink *sink, struct err *err)
 {
 	struct png_dec d;
 	int rc;
 
-	memset(im, 0, sizeof *im);
 	memset(&d, 0, sizeof d);
 	d.msg.name = src->name;
 	d.msg.err = err;
 	d.src = src;
-	d.im = im;
+	d.sink = sink;
+	if (check_chunks(src, &d.exif_at, err))
+		return -1;
 	d.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &d.msg, on_error, on_warning);
 	if (d.png == NULL)
 		return err_oom(err, src->name);
@@ -332,10 +391,6 @@ int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
 	 */
 	static const png_byte meta_chunks[] = "iCCP\0eXIf\0gAMA\0cHRM\0sRGB";
 
-	if (check_chunks(src, &d.late_exif, err)) {
-		png_destroy_read_struct(&d.png, &d.info, NULL);
-		return -1;
-	}
 	png_set_keep_unknown_chunks(d.png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
 	png_set_keep_unknown_chunks(d.png, PNG_HANDLE_CHUNK_AS_DEFAULT, meta_chunks,
 				    (int)(sizeof meta_chunks / 5));
@@ -348,10 +403,7 @@ int io_png_decode(const struct io_src *src, struct image *im, struct err *err)
 	png_destroy_read_struct(&d.png, &d.info, NULL);
 	free(d.rows);
 	free(d.pix);
-	if (rc) {
-		io_src_rows(src, im, -1);
-		img_free(im);
-	}
+	img_free(&d.hdr);
 	return rc;
 }
 
@@ -363,9 +415,7 @@ struct png_enc {
 	png_structp png;
 	png_infop info;
 	const struct image *im;
-	int depth, threads, level;
-	const struct io_rows *rows;
-	struct io_idat *idat;
+	int depth;
 };
 
 static void write_file(png_structp png, png_bytep p, size_t n)
@@ -383,7 +433,6 @@ static void flush_nothing(png_structp png)
 {
 	(void)png;
 }
-
 /*
  * put_meta writes the carried metadata.  A profile that does not suit the
  * image (libpng checks it) is dropped with a warning, which is silent.
@@ -407,7 +456,12 @@ static void put_meta(png_structp png, png_infop info, const struct img_meta *m)
 		png_set_eXIf_1(png, info, (png_uint_32)m->exif_len, m->exif);
 }
 
-static int encode_run(struct png_enc *e)
+/*
+ * header_run has libpng write the signature, the header and the
+ * metadata; the image data and the end are ours (io_idat.c), deflated in
+ * parallel.  Nothing of libpng's comes after IDAT: eXIf goes before it.
+ */
+static int header_run(struct png_enc *e)
 {
 	static const int color_types[IMG_MAX_CHANNELS + 1] = {
 		0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
@@ -415,31 +469,18 @@ static int encode_run(struct png_enc *e)
 	};
 	const struct image *im = e->im;
 
-	/*
-	 * The image data is deflated first, into memory, and the file written
-	 * after, so that rows still being made (e->rows) are deflated as they
-	 * come.
-	 */
-	if (io_png_deflate(e->msg.name, im, e->depth, e->threads, e->level, e->rows, &e->idat,
-			   e->msg.err))
-		return -1;
 	if (setjmp(png_jmpbuf(e->png)))
 		return -1;
 	png_set_IHDR(e->png, e->info, (png_uint_32)im->w, (png_uint_32)im->h, e->depth,
 		     color_types[im->nch], PNG_INTERLACE_NONE,
 		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	put_meta(e->png, e->info, &im->meta);
-	/*
-	 * libpng writes the signature, the header and the metadata; the
-	 * image data and the end are ours (io_idat.c), deflated in parallel.
-	 * Nothing of libpng's comes after IDAT: eXIf goes before it.
-	 */
 	png_write_info(e->png, e->info);
-	return io_png_idat_write(e->f, e->msg.name, e->idat, e->msg.err);
+	return 0;
 }
 
-int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  int threads, int level, const struct io_rows *rows, struct err *err)
+int io_png_write(FILE *f, const char *name, const struct image *info, int depth,
+		 int threads, int level, const struct io_source *src, struct err *err)
 {
 	struct png_enc e;
 	int rc;
@@ -448,11 +489,8 @@ int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 	e.msg.name = name;
 	e.msg.err = err;
 	e.f = f;
-	e.im = im;
+	e.im = info;
 	e.depth = depth;
-	e.threads = threads > 0 ? threads : 1;
-	e.level = level;
-	e.rows = rows;
 	e.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e.msg, on_error, on_warning);
 	if (e.png != NULL)
 		e.info = png_create_info_struct(e.png);
@@ -461,10 +499,9 @@ int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 		return err_oom(err, name);
 	}
 	png_set_write_fn(e.png, &e, write_file, flush_nothing);
-
-	rc = encode_run(&e);
-
+	rc = header_run(&e);
 	png_destroy_write_struct(&e.png, &e.info);
-	io_png_idat_free(e.idat);
-	return rc;
+	if (rc)
+		return -1;
+	return io_png_idat(f, name, info, depth, threads, level, src, err);
 }

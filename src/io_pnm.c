@@ -104,17 +104,37 @@ static int data_size(const struct cursor *c, const struct io_src *src,
 /* ---- PNM ------------------------------------------------------------------- */
 
 /*
+ * begin_image hands the sink the image's description (its metadata is
+ * none); the info is freed whatever the sink took.
+ */
+static int begin_image(const struct io_sink *sink, unsigned long w, unsigned long h, int nch,
+		       int depth, struct err *err)
+{
+	struct image info;
+	int rc;
+
+	memset(&info, 0, sizeof info);
+	info.w = (int)w;
+	info.h = (int)h;
+	info.nch = nch;
+	info.depth = depth;
+	rc = sink->begin(sink->ctx, &info, err);
+	img_free(&info);
+	return rc;
+}
+
+/*
  * P5 is grey, P6 is RGB; a maxval below 256 means one byte per sample,
  * otherwise two, most significant first.  Samples map to v / maxval.  A
  * file holding several images yields its first.
  */
-int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err)
+int io_pnm_read(struct io_src *src, const struct io_sink *sink, struct err *err)
 {
 	struct cursor c = { src->buf, src->buf + src->n };
 	unsigned long w, h, maxval;
 	int nch, bps, ch, x, y;
+	float *out[3];
 
-	memset(im, 0, sizeof *im);
 	/* The type shown is the bytes the file has, at most two of them. */
 	if (src->n < 2 || (src->buf[1] != '5' && src->buf[1] != '6'))
 		return err_set(err, ERR_DATA, "%s: PNM type %.*s is not supported (only P5 and P6)",
@@ -128,55 +148,61 @@ int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err)
 		return err_set(err, ERR_DATA, "%s: malformed PNM header (maxval)", src->name);
 	bps = maxval < 256 ? 1 : 2;
 	if (data_size(&c, src, w, h, nch, bps, "PNM", err) ||
-	    img_alloc(im, (int)w, (int)h, nch, err))
+	    begin_image(sink, w, h, nch, bps == 2 ? 16 : 8, err))
 		return -1;
-	im->depth = bps == 2 ? 16 : 8;
-	for (y = 0; y < im->h; y++) {
-		for (x = 0; x < im->w; x++) {
+	for (y = 0; y < (int)h; y++) {
+		if (y > 0 && sink->put(sink->ctx, y, err))
+			return -1;
+		for (ch = 0; ch < nch; ch++)
+			out[ch] = sink->row(sink->ctx, ch, y);
+		for (x = 0; x < (int)w; x++) {
 			for (ch = 0; ch < nch; ch++) {
 				unsigned v = *c.p++;
 
 				if (bps == 2)
 					v = v << 8 | *c.p++;
-				if (v > maxval) {
-					img_free(im);
+				if (v > maxval)
 					return err_set(err, ERR_DATA,
 						       "%s: sample %u exceeds maxval %lu",
 						       src->name, v, maxval);
-				}
-				plane_row(&im->ch[ch], y)[x] = (float)v / (float)maxval;
+				out[ch][x] = (float)v / (float)maxval;
 			}
 		}
+		io_src_done(src, (size_t)(c.p - src->buf));
 	}
-	return 0;
+	return sink->put(sink->ctx, (int)h, err);
 }
 
 /* PNM has no alpha: 1 or 2 channels give P5, 3 or 4 give P6. */
-int io_pnm_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  struct err *err)
+int io_pnm_write(FILE *f, const char *name, const struct image *info, int depth,
+		 const struct io_source *src, struct err *err)
 {
-	int ncomp = im->nch >= 3 ? 3 : 1;
+	int ncomp = info->nch >= 3 ? 3 : 1;
 	int bps = depth == 16 ? 2 : 1;
 	unsigned max = depth == 16 ? 65535 : 255;
 	unsigned char *row, *p;
 	size_t rowbytes;
-	int c, x, y;
+	int c, x, y, rc = 0;
 
-	if (size_mul3(&rowbytes, (size_t)im->w, (size_t)ncomp, (size_t)bps))
+	if (size_mul3(&rowbytes, (size_t)info->w, (size_t)ncomp, (size_t)bps))
 		return err_oom(err, name);
 	row = malloc(rowbytes);
 	if (row == NULL)
 		return err_oom(err, name);
-	if (fprintf(f, "P%c\n%d %d\n%u\n", ncomp == 3 ? '6' : '5', im->w, im->h, max) < 0) {
+	if (fprintf(f, "P%c\n%d %d\n%u\n", ncomp == 3 ? '6' : '5', info->w, info->h, max) < 0) {
 		free(row);
 		return err_set(err, ERR_IO, "%s: %s", name, strerror(errno));
 	}
-	for (y = 0; y < im->h; y++) {
+	for (y = 0; y < info->h && rc == 0; y++) {
+		if (io_src_wait(src, name, y + 1, err)) {
+			rc = -1;
+			break;
+		}
 		for (c = 0; c < ncomp; c++) {
-			const float *in = plane_row(&im->ch[c], y);
+			const float *in = src->row(src->ctx, c, y);
 
 			p = row + c * bps;
-			for (x = 0; x < im->w; x++, p += ncomp * bps) {
+			for (x = 0; x < info->w; x++, p += ncomp * bps) {
 				unsigned v = io_quantize(in[x], max);
 
 				if (bps == 2) {
@@ -187,13 +213,11 @@ int io_pnm_encode(FILE *f, const char *name, const struct image *im, int depth,
 				}
 			}
 		}
-		if (io_put(f, row, rowbytes, name, err)) {
-			free(row);
-			return -1;
-		}
+		src->release(src->ctx, y + 1);
+		rc = io_put(f, row, rowbytes, name, err);
 	}
 	free(row);
-	return 0;
+	return rc;
 }
 
 /* ---- PFM ------------------------------------------------------------------- */
@@ -236,18 +260,22 @@ static float get_float(const unsigned char *b, int little)
 }
 
 /*
- * Pf is grey, PF is RGB, both 32-bit floats with rows stored bottom to top.
+ * Pf is grey, PF is RGB, both 32-bit floats with rows stored bottom to top:
+ * row y is read from its place in the file, so the rows still come top
+ * first, and the pages read are dropped from the end of the file back.
  * NaN and infinities are refused: one would spread through every
  * convolution sum it enters and poison a whole neighbourhood.
  */
-int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err)
+int io_pfm_read(struct io_src *src, const struct io_sink *sink, struct err *err)
 {
 	struct cursor c = { src->buf, src->buf + src->n };
 	unsigned long w, h;
 	double scale;
 	int nch, little, ch, x, y;
+	size_t rowbytes, low = src->n, at;
+	const unsigned char *data;
+	float *out[3];
 
-	memset(im, 0, sizeof *im);
 	if (src->n < 2)
 		return err_set(err, ERR_DATA, "%s: malformed PFM header", src->name);
 	nch = src->buf[1] == 'F' ? 3 : 1;
@@ -258,25 +286,34 @@ int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err)
 		return err_set(err, ERR_DATA, "%s: malformed PFM header (scale)", src->name);
 	little = scale < 0;
 	if (data_size(&c, src, w, h, nch, 4, "PFM", err) ||
-	    img_alloc(im, (int)w, (int)h, nch, err))
+	    begin_image(sink, w, h, nch, 32, err))
 		return -1;
-	im->depth = 32;
-	for (y = im->h - 1; y >= 0; y--) {
-		for (x = 0; x < im->w; x++) {
-			for (ch = 0; ch < nch; ch++, c.p += 4) {
-				float v = get_float(c.p, little);
+	/* data_size has checked that these products fit. */
+	rowbytes = (size_t)w * (size_t)nch * 4;
+	data = c.p;
+	for (y = 0; y < (int)h; y++) {
+		if (y > 0 && sink->put(sink->ctx, y, err))
+			return -1;
+		at = (size_t)(data - src->buf) + ((size_t)h - 1 - (size_t)y) * rowbytes;
+		for (ch = 0; ch < nch; ch++)
+			out[ch] = sink->row(sink->ctx, ch, y);
+		for (x = 0; x < (int)w; x++) {
+			for (ch = 0; ch < nch; ch++) {
+				float v = get_float(src->buf + at + ((size_t)x * nch + ch) * 4, little);
 
-				if (!isfinite(v)) {
-					img_free(im);
+				if (!isfinite(v))
 					return err_set(err, ERR_DATA,
 						       "%s: sample at x %d, y %d is not a finite number",
 						       src->name, x, y);
-				}
-				plane_row(&im->ch[ch], y)[x] = v;
+				out[ch][x] = v;
 			}
 		}
+		if (src->mapped && low - at >= IO_DROP_STEP) {
+			io_src_drop(src, at, low);
+			low = at;
+		}
 	}
-	return 0;
+	return sink->put(sink->ctx, (int)h, err);
 }
 
 /*
@@ -298,36 +335,67 @@ static void put_float(unsigned char *b, float v)
 	b[3] = (unsigned char)(u >> 24);
 }
 
-/* PFM has no alpha: 1 or 2 channels give Pf, 3 or 4 give PF. */
-int io_pfm_encode(FILE *f, const char *name, const struct image *im,
-		  struct err *err)
+/* pfm_row converts row y of src to little-endian floats in row. */
+static void pfm_row(const struct io_source *src, int w, int ncomp, unsigned char *row, int y)
 {
-	int ncomp = im->nch >= 3 ? 3 : 1;
+	int c, x;
+
+	for (c = 0; c < ncomp; c++) {
+		const float *in = src->row(src->ctx, c, y);
+
+		for (x = 0; x < w; x++)
+			put_float(row + ((size_t)x * ncomp + c) * 4, in[x]);
+	}
+}
+
+/*
+ * PFM has no alpha: 1 or 2 channels give Pf, 3 or 4 give PF.  Rows are
+ * stored bottom to top: into a regular file each goes to its place as it
+ * comes; a stream must wait for the last row first (io_write_window asks
+ * the source to hold the image for it).
+ */
+int io_pfm_write(FILE *f, const char *name, const struct image *info, int seekable,
+		 const struct io_source *src, struct err *err)
+{
+	int ncomp = info->nch >= 3 ? 3 : 1;
 	unsigned char *row;
 	size_t rowbytes;
-	int c, x, y;
+	off_t head = 0;
+	int y, k, rc = 0;
 
-	if (size_mul3(&rowbytes, (size_t)im->w, (size_t)ncomp, 4))
+	if (size_mul3(&rowbytes, (size_t)info->w, (size_t)ncomp, 4))
 		return err_oom(err, name);
 	row = malloc(rowbytes);
 	if (row == NULL)
 		return err_oom(err, name);
-	if (fprintf(f, "P%c\n%d %d\n-1.0\n", ncomp == 3 ? 'F' : 'f', im->w, im->h) < 0) {
+	if (fprintf(f, "P%c\n%d %d\n-1.0\n", ncomp == 3 ? 'F' : 'f', info->w, info->h) < 0 ||
+	    (seekable && (head = ftello(f)) < 0)) {
 		free(row);
 		return err_set(err, ERR_IO, "%s: %s", name, strerror(errno));
 	}
-	for (y = im->h - 1; y >= 0; y--) {
-		for (c = 0; c < ncomp; c++) {
-			const float *in = plane_row(&im->ch[c], y);
-
-			for (x = 0; x < im->w; x++)
-				put_float(row + ((size_t)x * ncomp + c) * 4, in[x]);
-		}
-		if (io_put(f, row, rowbytes, name, err)) {
-			free(row);
-			return -1;
-		}
+	if (!seekable && io_src_wait(src, name, info->h, err)) {
+		free(row);
+		return -1;
 	}
+	/* k counts rows as they are written; y is the row written. */
+	for (k = 0; k < info->h && rc == 0; k++) {
+		y = seekable ? k : info->h - 1 - k;
+		if (seekable && io_src_wait(src, name, y + 1, err)) {
+			rc = -1;
+			break;
+		}
+		pfm_row(src, info->w, ncomp, row, y);
+		if (seekable) {
+			src->release(src->ctx, y + 1);
+			if (fseeko(f, head + (off_t)(info->h - 1 - y) * (off_t)rowbytes, SEEK_SET) != 0) {
+				rc = err_set(err, ERR_IO, "%s: %s", name, strerror(errno));
+				break;
+			}
+		}
+		rc = io_put(f, row, rowbytes, name, err);
+	}
+	if (!seekable && rc == 0)
+		src->release(src->ctx, info->h);
 	free(row);
-	return 0;
+	return rc;
 }
