@@ -54,7 +54,7 @@ int job_shape_parse(const char *s, enum job_shape *shape)
  */
 
 /* The decoder's lookahead: rows it may decode past what the next strip needs. */
-#define LOOKAHEAD_STRIPS 1
+#define LOOKAHEAD_ROWS 32
 
 struct stage {
 	struct step st;
@@ -498,7 +498,7 @@ static int plan(struct pipe *P, const struct image *ext, struct err *err)
 			continue;
 		}
 		/* Room for the span and the rows coming in (a strip, or the decoder's lookahead). */
-		rows = i == 0 ? LOOKAHEAD_STRIPS * g->rows : P->stg[i - 1].rows;
+		rows = i == 0 ? LOOKAHEAD_ROWS : P->stg[i - 1].rows;
 		g->cap = g->span + rows < g->st.h + rows ? g->span + rows : g->st.h + rows;
 		if (alloc_planes(g->win, g->st.nch, g->st.w, g->cap, err))
 			return -1;

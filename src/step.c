@@ -124,12 +124,13 @@ static void explain_layer(const struct step *s, const struct conv_job *job)
 }
 
 /*
- * The rows a strip aims at: twice the kernel's, so the overlap is read at
- * most 1.5 times, and no fewer than 64.
+ * The rows a strip aims at: 64, or the kernel's height when that is more,
+ * so that the rows a strip reads are at most twice the rows it makes
+ * (memory: MEMORY in the man page).
  */
 static int base_rows(const struct step *s)
 {
-	int rows = 2 * s->kh / s->sy;
+	int rows = s->kh / s->sy;
 
 	return rows > 64 ? rows : 64;
 }
