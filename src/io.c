@@ -191,7 +191,7 @@ void io_src_drop(struct io_src *src, size_t a, size_t b)
 	/* The mapping reaches to the end of the file's last page. */
 	if (b >= src->n)
 		b = src->n + (page - src->n % page) % page;
-	a = (a + page - 1) / page * page;
+	a = a / page * page;
 	b = b / page * page;
 	if (a < b)
 		madvise((void *)(uintptr_t)(src->buf + a), b - a, MADV_DONTNEED);

@@ -38,7 +38,12 @@ struct io_src {
 
 #define IO_DROP_STEP ((size_t)4 << 20)
 
-/* io_src_drop drops the pages of src that lie wholly inside bytes [a, b) (io.c). */
+/*
+ * io_src_drop drops the pages of src from the one holding byte a to the
+ * one before the page holding byte b (or the last, when b is the end):
+ * the bytes before a on its page are done with too, or cheap to read
+ * again.  Successive ranges that meet leave no page behind.
+ */
 void io_src_drop(struct io_src *src, size_t a, size_t b);
 
 /* io_src_done says that the bytes before pos will not be read again (soon). */

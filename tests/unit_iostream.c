@@ -50,6 +50,7 @@ struct row_sink {
 	int bad;                  /* the protocol was broken */
 	int keep;
 	struct image im;          /* the rows kept */
+	int stop_at;              /* stop_put fails from this put on */
 };
 
 static int rs_begin(void *ctx, struct image *info, struct err *err)
@@ -526,6 +527,121 @@ static void test_windows(void)
 	      "iostream: a source smaller than the window is refused", "%s", err.msg);
 }
 
+/* ---- failures ------------------------------------------------------------ */
+
+/* A sink that stops the decoder at put(stop_at), with an error of its own. */
+static int stop_put(void *ctx, int n, struct err *err)
+{
+	struct row_sink *s = ctx;
+
+	rs_put(ctx, n, err);
+	return n >= s->stop_at ? err_set(err, ERR_IO, "stopped at row %d", n) : 0;
+}
+
+/* Every decoder stops when put says so, and fails with the sink's error. */
+static void test_sink_stops(void)
+{
+	static const char *files[] = {
+		TESTDATA "/pngsuite/basn2c08.png", TESTDATA "/pngsuite/basi0g16.png",
+		TESTDATA "/jpeg/coffee_baseline_420.jpg", TESTDATA "/jpeg/coffee_progressive.jpg",
+	};
+	struct image im;
+	struct err err = { 0 };
+	size_t i;
+	char name[160];
+
+	/* PNM and PFM files of the generated kind, beside the corpus. */
+	if (make_image(&im, 40, 30, 3, 8) == 0) {
+		io_write(tmp("stop.ppm"), &im, NULL, &err);
+		io_write(tmp("stop.pfm"), &im, NULL, &err);
+	}
+	img_free(&im);
+	for (i = 0; i < sizeof files / sizeof files[0] + 2; i++) {
+		const char *path = i < 4 ? files[i] : tmp(i == 4 ? "stop.ppm" : "stop.pfm");
+		struct row_sink s = { .stop_at = 5 };
+		struct io_sink sink = { rs_begin, rs_row, stop_put, &s };
+		struct io_read_opts opts = { 0 };
+		int rc;
+
+		err_clear(&err);
+		rc = io_read_sink(path, &opts, &sink, &err);
+		snprintf(name, sizeof name, "iostream: %s: a sink's put stops the decoder with its error",
+			 strrchr(path, '/') + 1);
+		check(rc != 0 && err.cls == ERR_IO && strstr(err.msg, "stopped at row 5") != NULL &&
+		      s.put == 5, name, "rc %d, %d rows put, \"%s\"", rc, s.put, err.msg);
+		rs_free(&s);
+	}
+	unlink(tmp("stop.ppm"));
+	unlink(tmp("stop.pfm"));
+}
+
+/* A ring whose rows stop coming at fail_at: every wait beyond fails. */
+struct failing_source {
+	struct ring_source r;
+	int fail_at;
+};
+
+static int failing_wait(void *ctx, int n)
+{
+	struct failing_source *f = ctx;
+
+	return n > f->fail_at ? -1 : ring_wait(&f->r, n);
+}
+
+static const float *failing_row(void *ctx, int c, int y)
+{
+	return ring_get(&((struct failing_source *)ctx)->r, c, y);
+}
+
+static void failing_release(void *ctx, int n)
+{
+	ring_release(&((struct failing_source *)ctx)->r, n);
+}
+
+/*
+ * Every encoder fails when its rows never come, on every thread count,
+ * without hanging and without leaving a file or a temporary one.
+ */
+static void test_source_fails(void)
+{
+	static const struct {
+		const char *file;
+		int threads;
+	} t[] = {
+		{ "fail-j1.png", 1 }, { "fail-j4.png", 4 }, { "fail.jpg", 1 }, { "fail.ppm", 1 },
+		{ "fail.pfm", 1 },
+	};
+	struct image im;
+	size_t i;
+	char name[160];
+
+	if (make_image(&im, 2000, 700, 3, 8))
+		return;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct io_write_opts o = { .threads = t[i].threads };
+		struct failing_source f = { { .im = &im, .nch = 3 }, 400 };
+		struct io_source src = { failing_wait, failing_row, failing_release, &f, 0 };
+		struct image info = im;
+		struct err err = { 0 };
+		int rc;
+
+		memset(info.ch, 0, sizeof info.ch);
+		f.r.cap = io_write_window(tmp(t[i].file), &info, &o, &err);
+		src.cap = f.r.cap;
+		f.r.ring = malloc((size_t)f.r.cap * 3 * (size_t)im.w * sizeof(float));
+		pthread_mutex_init(&f.r.lock, NULL);
+		rc = io_write_source(tmp(t[i].file), &info, &o, &src, &err);
+		snprintf(name, sizeof name, "iostream: %s: rows that never come fail the encoder, "
+			 "leaving no file", t[i].file);
+		check(rc != 0 && err.cls == ERR_SOFTWARE && !f.r.bad &&
+		      access(tmp(t[i].file), F_OK) != 0, name, "rc %d, \"%s\"%s", rc, err.msg,
+		      f.r.bad ? ", ring misused" : "");
+		pthread_mutex_destroy(&f.r.lock);
+		free(f.r.ring);
+	}
+	img_free(&im);
+}
+
 /* ---- memory ---------------------------------------------------------------- */
 
 /* A sanitizer's shadow memory and quarantine are not ours: the bounds are off under one. */
@@ -677,12 +793,14 @@ int main(void)
 	test_decode_generated();
 	test_encode();
 	test_windows();
+	test_source_fails();
 	if (check(access(TESTDATA "/pngsuite/basn0g08.png", R_OK) == 0, "iostream: testdata present",
 		  "%s not found", TESTDATA)) {
 		test_decode_corpus();
 		test_late_exif();
 		test_holding_limit();
+		test_sink_stops();
 	}
-	rmdir(tmpdir);
+	check(rmdir(tmpdir) == 0, "iostream: no files left behind", "%s: %s", tmpdir, strerror(errno));
 	return check_exit();
 }
