@@ -588,7 +588,7 @@ static void plane_progress(void *ctx, int done, int total)
 
 	if (clock_seconds() - r->start >= 0.5 || r->start == 0) {
 		r->start = 0;
-		progress_draw(done, total, "planes", 0);
+		progress_draw(done, total, "rows", 0);
 	}
 }
 

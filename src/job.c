@@ -36,7 +36,7 @@ int job_shape_parse(const char *s, enum job_shape *shape)
  * window of the whole input.
  *
  * The last stage writes its strips into the output: the rows of an image
- * (pipe_image) or a ring of K strip slots that the encoder reads
+ * (job_image) or a ring of K strip slots that the encoder reads
  * (io_source): strip s goes to slot s % K once the encoder has released
  * the rows of strip s - K, and the encoder never asks for more than
  * (K - 1) strips past what it released (cap), so it never waits on a slot
@@ -76,7 +76,7 @@ struct pipe {
 	int threads;
 	int linear_in, linear_out;
 	unsigned finish_mask;
-	/* The source: the decoder (pipe_file) or an image (pipe_image). */
+	/* The source: the decoder (job_file) or an image (job_image). */
 	int from_decoder;
 	struct image info;        /* the input's size, channels, depth and metadata */
 	/* The output: a ring for the encoder, or an image. */
@@ -686,7 +686,11 @@ int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *
 	if (d.rc && !P.dec_cancelled) {
 		*err = d.err;
 	} else if (perr.cls != ERR_NONE) {
+		/* A kernel that does not fit this image: name the image. */
 		*err = perr;
+		if (perr.cls == ERR_DATA)
+			snprintf(err->msg, sizeof err->msg, "%.200s: %.300s",
+				 strcmp(input, "-") == 0 ? "<stdin>" : input, perr.msg);
 	} else if (P.ferr.cls != ERR_NONE) {
 		*err = P.ferr;
 	} else if (wrc) {

@@ -51,13 +51,13 @@ check "batch: every output equals a single-file run" '[ $bad -eq 0 ]' "$bad diff
 "$IMF" -j 2 -k sharpen -o "$T/out" "$T"/in/img1*.png 2> "$T/err.log"
 check "batch: no progress line when stderr is not a terminal" '[ ! -s "$T/err.log" ]' "$(cat "$T/err.log")"
 
-# A single slow image shows its planes once it has taken half a second.  The
+# A single slow image shows its rows once it has taken half a second.  The
 # input arrives slowly through a pipe, so the run is slow however fast the
 # engines are.
 { head -c 4096 "$ROOT/samples/camera.png"; sleep 0.7; tail -c +4097 "$ROOT/samples/camera.png"; } |
 	"$IMF" --progress -j 1 -k blur - "$T/slow.png" 2> "$T/err.log"
-check "single image: --progress draws one line of planes" \
-	'grep -q "1/1 planes" "$T/err.log" && [ "$(tr -cd "\n" < "$T/err.log" | wc -c)" -eq 1 ]' "$(cat -A "$T/err.log" | head -c 300)"
+check "single image: --progress draws one line of rows" \
+	'grep -q "512/512 rows" "$T/err.log" && [ "$(tr -cd "\n" < "$T/err.log" | wc -c)" -eq 1 ]' "$(cat -A "$T/err.log" | head -c 300)"
 
 # Suffix, template and --format in batch mode.
 "$IMF" -k blur --suffix .soft -o "$T/out" "$T/in/img1.png" &&
