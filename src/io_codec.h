@@ -36,7 +36,7 @@ struct io_src {
 	size_t dropped;     /* bytes from the start whose pages are dropped */
 };
 
-#define IO_DROP_STEP ((size_t)4 << 20)
+#define IO_DROP_STEP ((size_t)1 << 20)
 
 /*
  * io_src_drop drops the pages of src from the one holding byte a to the
