@@ -82,10 +82,20 @@ int kern_parse_inline(const char *spec, struct kernel *k, struct err *err);
 int kern_gen_gaussian(double sigma, int size, struct kernel *k, struct err *err);
 /* box: w x h ones, scale auto (the mean). */
 int kern_gen_box(int w, int h, struct kernel *k, struct err *err);
+/*
+ * unsharp: ImageMagick's -unsharp 0xSIGMA+AMOUNT+0, (1 + amount) delta -
+ * amount G, G the Gaussian at ImageMagick's automatic size; sums to 1.
+ */
+int kern_gen_unsharp(double sigma, double amount, struct kernel *k, struct err *err);
+/* log: the Laplacian of Gaussian out to 4 sigma, centre negative, sum 0. */
+int kern_gen_log(double sigma, struct kernel *k, struct err *err);
+/* dog: G(s1) - G(s2) at the wider one's size, each of sum 1; sum 0. */
+int kern_gen_dog(double s1, double s2, struct kernel *k, struct err *err);
 
 /*
  * kern_resolve turns a -k SPEC into a kernel: an inline matrix, a generator
- * ("gaussian:SIGMA[,SIZE]", "box:N" or "box:WxH"), a path to a kernel file,
+ * ("gaussian:SIGMA[,SIZE]", "box:N", "box:WxH", "unsharp:SIGMA[,AMOUNT[,0]]",
+ * "log:SIGMA", "dog:SIGMA1,SIGMA2"), a path to a kernel file,
  * or a name in the kernel library, searched in $IMFILTER_KERNEL_PATH
  * (colon-separated), then ./kernels, then KERNEL_DATADIR.
  */

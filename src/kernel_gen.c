@@ -1,10 +1,16 @@
-/* kernel_gen.c: generators that build a struct kernel (gaussian, box). */
+/*
+ * kernel_gen.c: generators that build a struct kernel: gaussian, box,
+ * unsharp (ImageMagick's -unsharp as one kernel), log (Laplacian of
+ * Gaussian) and dog (difference of Gaussians).
+ */
 #include "kernel.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PI 3.14159265358979323846
 
 /* max_square_side is the largest n with an n x n matrix inside the limits. */
 static int max_square_side(void)
@@ -18,38 +24,89 @@ static int max_square_side(void)
 	return n < KERN_MAX_SIDE ? n : KERN_MAX_SIDE;
 }
 
-/*
- * The Gaussian is the outer product of one normalised row with itself, so
- * it stays separable to the last bit that matters (kern_rank says 1).  The
- * samples sit at integer offsets from the centre (size - 1) / 2, which for
- * an even size lies between two samples: offsets +-0.5, +-1.5, ...  The
- * offset is divided by sigma before squaring, so a tiny sigma gives a clean
- * unit impulse instead of 0/0.
- */
-int kern_gen_gaussian(double sigma, int size, struct kernel *k, struct err *err)
+static int check_sigma(const char *what, double sigma, struct err *err)
 {
-	int maxside = max_square_side(), x, y, c, i;
-	double *g, sum, d, s;
-
-	memset(k, 0, sizeof *k);
 	if (!(sigma > 0) || !isfinite(sigma))
-		return err_set(err, ERR_DATA, "gaussian:%g: sigma must be a number "
-			       "greater than 0", sigma);
-	if (size < 0)
-		return err_set(err, ERR_DATA, "gaussian:%g,%d: size must be at "
-			       "least 1", sigma, size);
-	if (size == 0) {
-		d = 2 * ceil(3 * sigma) + 1;
-		if (d > maxside)
-			return err_set(err, ERR_DATA, "gaussian:%g: its size %.0fx%.0f "
-				       "is over the limit of %dx%d; give a smaller "
-				       "SIZE (gaussian:SIGMA,SIZE)", sigma, d, d,
-				       maxside, maxside);
-		size = (int)d;
+		return err_set(err, ERR_DATA, "%s:%g: sigma must be a number greater "
+			       "than 0", what, sigma);
+	return 0;
+}
+
+/*
+ * auto_size is 2 ceil(reach sigma) + 1, the side that holds the curve out
+ * to reach sigmas each way, or -1 (with a message) past the size limit.
+ */
+static int auto_size(const char *what, double sigma, double reach, struct err *err)
+{
+	int maxside = max_square_side();
+	double d = 2 * ceil(reach * sigma) + 1;
+
+	if (d > maxside)
+		return err_set(err, ERR_DATA, "%s:%g: its size %.0fx%.0f is over the "
+			       "limit of %dx%d", what, sigma, d, d, maxside, maxside);
+	return (int)d;
+}
+
+/*
+ * gauss_row fills g[0..size) with a Gaussian that sums to 1.  The samples
+ * sit at integer offsets from the centre (size - 1) / 2, which for an even
+ * size lies between two samples: offsets +-0.5, +-1.5, ...  The offset is
+ * divided by sigma before squaring, so a tiny sigma gives a clean unit
+ * impulse instead of 0/0.  A compensated sum makes the row sum to 1 within
+ * an ulp or so; a plain one drifts by up to size ulps, and the centre fix
+ * in kern_gen_gaussian would then be large enough against a wide
+ * Gaussian's small centre to lift the rank.
+ */
+static void gauss_row(double sigma, int size, double *g)
+{
+	double d, sum;
+	int i;
+
+	for (i = 0; i < size; i++) {
+		d = (i - (size - 1) / 2.0) / sigma;
+		g[i] = exp(-0.5 * d * d);
 	}
-	if (size > maxside)
-		return err_set(err, ERR_DATA, "gaussian:%g,%d: size is over the "
-			       "limit of %d", sigma, size, maxside);
+	sum = kern_sum_of(g, (size_t)size);
+	for (i = 0; i < size; i++)
+		g[i] /= sum;
+}
+
+/*
+ * im_row fills g[0..size) with the Gaussian ImageMagick blurs with: each
+ * weight the sum of the curve at the tap and a third of a pixel either
+ * side (its blur kernel is sampled three times a pixel), normalised.
+ * Against point samples this moves a sigma-1 centre weight by 3.5%.
+ */
+static void im_row(double sigma, int size, double *g)
+{
+	double d, sum;
+	int i, o;
+
+	for (i = 0; i < size; i++) {
+		g[i] = 0;
+		for (o = -1; o <= 1; o++) {
+			d = (i - (size - 1) / 2.0 + o / 3.0) / sigma;
+			g[i] += exp(-0.5 * d * d);
+		}
+	}
+	sum = kern_sum_of(g, (size_t)size);
+	for (i = 0; i < size; i++)
+		g[i] /= sum;
+}
+
+/*
+ * gauss_2d allocates k as the size x size outer product of the row row()
+ * makes with itself, so it stays separable to the last bit that matters
+ * (kern_rank says 1).  The products sum to 1 within a few units in the
+ * last place; the centre weight, the largest, takes up the difference so
+ * that the sum is 1 exactly in double.  Two rounds nearly always settle it.
+ */
+static int gauss_2d(double sigma, int size, void (*row)(double, int, double *),
+		    struct kernel *k, struct err *err)
+{
+	double *g, s;
+	int x, y, c, i;
+
 	if (kern_alloc(k, size, size, 1, err))
 		return -1;
 	g = malloc((size_t)size * sizeof *g);
@@ -57,27 +114,11 @@ int kern_gen_gaussian(double sigma, int size, struct kernel *k, struct err *err)
 		kern_free(k);
 		return err_oom(err, "gaussian");
 	}
-	for (i = 0; i < size; i++) {
-		d = (i - (size - 1) / 2.0) / sigma;
-		g[i] = exp(-0.5 * d * d);
-	}
-	/*
-	 * A compensated sum makes the row sum to 1 within an ulp or so; a plain
-	 * one drifts by up to size ulps, and the centre fix below would then be
-	 * large enough against a wide Gaussian's small centre to lift the rank.
-	 */
-	sum = kern_sum_of(g, (size_t)size);
-	for (i = 0; i < size; i++)
-		g[i] /= sum;
+	row(sigma, size, g);
 	for (y = 0; y < size; y++)
 		for (x = 0; x < size; x++)
 			k->m[(size_t)y * size + x] = g[y] * g[x];
 	free(g);
-	/*
-	 * The products sum to 1 within a few units in the last place; the
-	 * centre weight, the largest, takes up the difference so that the sum
-	 * is 1 exactly in double.  Two rounds nearly always settle it.
-	 */
 	c = (size / 2) * size + size / 2;
 	for (i = 0; i < 4; i++) {
 		s = kern_sum(k, 0);
@@ -85,6 +126,26 @@ int kern_gen_gaussian(double sigma, int size, struct kernel *k, struct err *err)
 			break;
 		k->m[c] += 1.0 - s;
 	}
+	return 0;
+}
+
+int kern_gen_gaussian(double sigma, int size, struct kernel *k, struct err *err)
+{
+	int maxside = max_square_side();
+
+	memset(k, 0, sizeof *k);
+	if (check_sigma("gaussian", sigma, err))
+		return -1;
+	if (size < 0)
+		return err_set(err, ERR_DATA, "gaussian:%g,%d: size must be at "
+			       "least 1", sigma, size);
+	if (size == 0 && (size = auto_size("gaussian", sigma, 3, err)) < 0)
+		return -1;
+	if (size > maxside)
+		return err_set(err, ERR_DATA, "gaussian:%g,%d: size is over the "
+			       "limit of %d", sigma, size, maxside);
+	if (gauss_2d(sigma, size, gauss_row, k, err))
+		return -1;
 	strcpy(k->name, "gaussian");
 	snprintf(k->desc, sizeof k->desc, "Gaussian blur, sigma %g, %dx%d",
 		 sigma, size, size);
@@ -111,5 +172,133 @@ int kern_gen_box(int w, int h, struct kernel *k, struct err *err)
 	k->scale[0] = (double)count;
 	strcpy(k->name, "box");
 	snprintf(k->desc, sizeof k->desc, "Box blur, the mean of %dx%d", w, h);
+	return 0;
+}
+
+/*
+ * im_width is the side ImageMagick gives a Gaussian blur when its radius is
+ * 0 ("a suitable radius"): odd sides from 3 up, the largest whose outermost
+ * weight, relative to the row's sum, is still at least 1/65535 (one level
+ * of a 16-bit quantum, as Debian's ImageMagick Q16 has it).
+ */
+static int im_width(double sigma)
+{
+	int width, j, i, maxside = max_square_side();
+	double sum, last;
+
+	for (width = 5; width <= maxside; width += 2) {
+		j = (width - 1) / 2;
+		sum = 0;
+		for (i = -j; i <= j; i++)
+			sum += exp(-0.5 * (i / sigma) * (i / sigma));
+		last = exp(-0.5 * (j / sigma) * (j / sigma)) / sum;
+		if (last < 1.0 / 65535)
+			break;
+	}
+	return width - 2;
+}
+
+/*
+ * Unsharp masking as ImageMagick's -unsharp 0xSIGMA+AMOUNT+0 computes it:
+ * out = in + amount (in - blur), blur the Gaussian of sigma at
+ * ImageMagick's automatic radius, sampled as ImageMagick samples it.  That is one linear kernel,
+ * (1 + amount) delta - amount G, whose sum is 1, so flat areas keep their
+ * value.  (ImageMagick's threshold, which skips pixels whose difference is
+ * small, is not linear; kernel_spec.c refuses a non-zero one.)
+ */
+int kern_gen_unsharp(double sigma, double amount, struct kernel *k, struct err *err)
+{
+	size_t i;
+	int size, c;
+
+	memset(k, 0, sizeof *k);
+	if (check_sigma("unsharp", sigma, err))
+		return -1;
+	if (!isfinite(amount) || amount < 0 || amount > 1000)
+		return err_set(err, ERR_DATA, "unsharp:%g,%g: amount must be from 0 "
+			       "to 1000", sigma, amount);
+	size = im_width(sigma);
+	if (size > max_square_side() - 2)
+		return err_set(err, ERR_DATA, "unsharp:%g: sigma is too large for "
+			       "the kernel size limit", sigma);
+	if (gauss_2d(sigma, size, im_row, k, err))
+		return -1;
+	c = (size / 2) * size + size / 2;
+	for (i = 0; i < (size_t)size * size; i++)
+		k->m[i] *= -amount;
+	k->m[c] += 1 + amount;
+	strcpy(k->name, "unsharp");
+	snprintf(k->desc, sizeof k->desc, "Unsharp mask, sigma %g, amount %g, %dx%d "
+		 "(ImageMagick -unsharp 0x%g+%g+0)", sigma, amount, size, size, sigma, amount);
+	return 0;
+}
+
+/*
+ * The Laplacian of the Gaussian, d2G/dx2 + d2G/dy2, sampled at integer
+ * offsets out to 4 sigma (at 3 sigma its tail is still 4% of the centre):
+ * -(1 - r^2 / 2s^2) exp(-r^2 / 2s^2) / (pi s^4).  The centre is negative,
+ * as the discrete Laplacian's (kernels/edge) and MATLAB's fspecial('log').
+ * The samples' mean is subtracted, so the weights sum to 0 and flat areas
+ * give 0, as the continuous operator does.
+ */
+int kern_gen_log(double sigma, struct kernel *k, struct err *err)
+{
+	double d2, s2, mean;
+	size_t i, count;
+	int size, x, y;
+
+	memset(k, 0, sizeof *k);
+	if (check_sigma("log", sigma, err) ||
+	    (size = auto_size("log", sigma, 4, err)) < 0 ||
+	    kern_alloc(k, size, size, 1, err))
+		return -1;
+	s2 = sigma * sigma;
+	for (y = 0; y < size; y++)
+		for (x = 0; x < size; x++) {
+			d2 = ((x - size / 2) * (double)(x - size / 2) +
+			      (y - size / 2) * (double)(y - size / 2)) / (2 * s2);
+			k->m[(size_t)y * size + x] = -(1 - d2) * exp(-d2) / (PI * s2 * s2);
+		}
+	count = (size_t)size * size;
+	mean = kern_sum_of(k->m, count) / (double)count;
+	for (i = 0; i < count; i++)
+		k->m[i] -= mean;
+	strcpy(k->name, "log");
+	snprintf(k->desc, sizeof k->desc, "Laplacian of Gaussian, sigma %g, %dx%d, "
+		 "sum 0", sigma, size, size);
+	return 0;
+}
+
+/*
+ * The difference of Gaussians G(s1) - G(s2), both of the side the wider
+ * needs (2 ceil(3 max(s1, s2)) + 1) and each normalised to sum 1 there,
+ * so the difference sums to 0.  With s1 < s2 it is a band-pass whose
+ * centre is positive (an approximation of -LoG); s1 == s2 is refused.
+ */
+int kern_gen_dog(double s1, double s2, struct kernel *k, struct err *err)
+{
+	struct kernel g2;
+	size_t i, count;
+	int size;
+
+	memset(k, 0, sizeof *k);
+	if (check_sigma("dog", s1, err) || check_sigma("dog", s2, err))
+		return -1;
+	if (s1 == s2)
+		return err_set(err, ERR_DATA, "dog:%g,%g: the two sigmas must differ", s1, s2);
+	if ((size = auto_size("dog", s1 > s2 ? s1 : s2, 3, err)) < 0 ||
+	    gauss_2d(s1, size, gauss_row, k, err))
+		return -1;
+	if (gauss_2d(s2, size, gauss_row, &g2, err)) {
+		kern_free(k);
+		return -1;
+	}
+	count = (size_t)size * size;
+	for (i = 0; i < count; i++)
+		k->m[i] -= g2.m[i];
+	kern_free(&g2);
+	strcpy(k->name, "dog");
+	snprintf(k->desc, sizeof k->desc, "Difference of Gaussians, sigma %g minus "
+		 "sigma %g, %dx%d, sum 0", s1, s2, size, size);
 	return 0;
 }

@@ -189,6 +189,87 @@ static int box(const char *spec, const char *arg, struct kernel *k,
 	return kern_gen_box((int)w, (int)h, k, err);
 }
 
+/*
+ * numbers parses arg, "V[,V...]", into v[0..max), each a number greater
+ * than 0 (or at least 0 from index nonneg on).  It returns how many, or -1
+ * with a message naming spec and its usage.
+ */
+static int numbers(const char *spec, const char *arg, const char *usage, double *v,
+		   int min, int max, int nonneg, struct err *err)
+{
+	const char *p = arg, *comma;
+	char q[64], why[160];
+	size_t n;
+	int count = 0;
+
+	kern_quote(q, sizeof q, spec, strlen(spec));
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma ? (size_t)(comma - p) : strlen(p);
+		if (count == max)
+			return err_set(err, ERR_DATA, "%s: too many numbers (expected %s)",
+				       q, usage);
+		if (kern_number(p, n, &v[count], why, sizeof why))
+			return err_set(err, ERR_DATA, "%s: %s (expected %s)", q, why, usage);
+		if (count < nonneg ? !(v[count] > 0) : !(v[count] >= 0))
+			return err_set(err, ERR_DATA, "%s: %s must be %s 0 (expected %s)",
+				       q, count < nonneg ? "sigma" : "each number",
+				       count < nonneg ? "greater than" : "at least", usage);
+		count++;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	if (count < min)
+		return err_set(err, ERR_DATA, "%s: too few numbers (expected %s)", q, usage);
+	return count;
+}
+
+/*
+ * unsharp parses "SIGMA[,AMOUNT[,THRESHOLD]]" with ImageMagick's meaning
+ * (-unsharp 0xSIGMA+AMOUNT+THRESHOLD; amount 1 when not given).  A
+ * threshold leaves pixels whose difference from the blur is under it
+ * unchanged, which no kernel can do, so only 0 is taken.
+ */
+static int unsharp(const char *spec, const char *arg, struct kernel *k,
+		   struct err *err)
+{
+	static const char usage[] = "unsharp:SIGMA[,AMOUNT[,THRESHOLD]]";
+	double v[3] = { 0, 1, 0 };
+	char q[64];
+	int n = numbers(spec, arg, usage, v, 1, 3, 1, err);
+
+	if (n < 0)
+		return -1;
+	if (v[2] != 0) {
+		kern_quote(q, sizeof q, spec, strlen(spec));
+		return err_set(err, ERR_DATA, "%s: a threshold is not linear, so no "
+			       "kernel applies it; give 0 or leave it out (ImageMagick's "
+			       "-unsharp 0x%g+%g+0)", q, v[0], v[1]);
+	}
+	return kern_gen_unsharp(v[0], v[1], k, err);
+}
+
+static int log_gen(const char *spec, const char *arg, struct kernel *k,
+		   struct err *err)
+{
+	double v[1];
+
+	if (numbers(spec, arg, "log:SIGMA", v, 1, 1, 1, err) < 0)
+		return -1;
+	return kern_gen_log(v[0], k, err);
+}
+
+static int dog(const char *spec, const char *arg, struct kernel *k,
+	       struct err *err)
+{
+	double v[2];
+
+	if (numbers(spec, arg, "dog:SIGMA1,SIGMA2", v, 2, 2, 2, err) < 0)
+		return -1;
+	return kern_gen_dog(v[0], v[1], k, err);
+}
+
 /* ---- Resolving a spec ---------------------------------------------------- */
 
 static int starts_with(const char *s, const char *prefix)
@@ -216,6 +297,12 @@ int kern_resolve(const char *spec, struct kernel *k, struct err *err)
 		return gaussian(spec, spec + strlen("gaussian:"), k, err);
 	if (starts_with(spec, "box:"))
 		return box(spec, spec + strlen("box:"), k, err);
+	if (starts_with(spec, "unsharp:"))
+		return unsharp(spec, spec + strlen("unsharp:"), k, err);
+	if (starts_with(spec, "log:"))
+		return log_gen(spec, spec + strlen("log:"), k, err);
+	if (starts_with(spec, "dog:"))
+		return dog(spec, spec + strlen("dog:"), k, err);
 	/*
 	 * A name that ends like a kernel file is meant as a file, so a typo
 	 * there reads "No such file" rather than "unknown kernel".
@@ -224,9 +311,11 @@ int kern_resolve(const char *spec, struct kernel *k, struct err *err)
 	    ends_with(spec, ".mat"))
 		return kern_load(spec, k, err);
 	kern_quote(q, sizeof q, spec, strlen(spec));
-	if (strcmp(spec, "gaussian") == 0 || strcmp(spec, "box") == 0)
+	if (strcmp(spec, "gaussian") == 0 || strcmp(spec, "box") == 0 ||
+	    strcmp(spec, "log") == 0 || strcmp(spec, "dog") == 0)
 		return err_set(err, ERR_USAGE, "%s needs parameters: "
-			       "gaussian:SIGMA[,SIZE], box:N or box:WxH", q);
+			       "gaussian:SIGMA[,SIZE], box:N or box:WxH, log:SIGMA, "
+			       "dog:SIGMA1,SIGMA2", q);
 	if (!kern_valid_name(spec, strlen(spec)))
 		return err_set(err, ERR_USAGE, "unknown kernel %s "
 			       "(see --list-kernels)", q);

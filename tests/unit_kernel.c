@@ -620,6 +620,72 @@ static void test_generators(void)
 	check(rc == -1 && e.cls == ERR_DATA, "box 0x2 rejected", "%s", e.msg);
 }
 
+/*
+ * unsharp, log and dog against their definitions: unsharp is
+ * (1 + a) delta - a G at ImageMagick's automatic size (9x9 for sigma 1 at
+ * 16 bits: the 5th weight out is 1.3e-4 of the row's sum, the 6th 1.5e-6,
+ * under 1/65535); log and dog sum to 0.
+ */
+static void test_more_generators(void)
+{
+	struct kernel k;
+	struct err e;
+	double maxd = 0, d, g[9], sum;
+	int rc, i, j;
+
+	err_clear(&e);
+	rc = kern_resolve("unsharp:1,0.5", &k, &e);
+	check(rc == 0 && k.w == 9 && k.h == 9 && fabs(kern_sum(&k, 0) - 1) < 1e-12,
+	      "unsharp:1,0.5 is 9x9 and sums to 1", "rc %d %s w %d", rc, e.msg, k.w);
+	/* ImageMagick's Gaussian: three samples a pixel, at -1/3, 0, +1/3. */
+	for (i = 0, sum = 0; i < 9; i++) {
+		g[i] = 0;
+		for (j = -1; j <= 1; j++)
+			g[i] += exp(-0.5 * (i - 4 + j / 3.0) * (i - 4 + j / 3.0));
+		sum += g[i];
+	}
+	for (i = 0; rc == 0 && i < 81; i++) {
+		d = fabs(k.m[i] - ((i == 40 ? 1.5 : 0) - 0.5 * g[i / 9] * g[i % 9] / (sum * sum)));
+		maxd = d > maxd ? d : maxd;
+	}
+	check(rc == 0 && maxd < 1e-12, "unsharp is (1 + a) delta - a G", "max diff %g", maxd);
+	check(rc == 0 && kern_rank(&k, 0) == 2, "unsharp has rank 2", "%d", kern_rank(&k, 0));
+	kern_free(&k);
+	rc = kern_resolve("unsharp:2", &k, &e);
+	check(rc == 0 && k.w == 17 && k.m[8 * 17 + 8] > 1, "unsharp:2: amount 1, 17x17",
+	      "rc %d w %d", rc, k.w);
+	kern_free(&k);
+	err_clear(&e);
+	rc = kern_resolve("unsharp:1,1,0.05", &k, &e);
+	check(rc == -1 && e.cls == ERR_DATA && strstr(e.msg, "threshold is not linear"),
+	      "unsharp with a threshold refused", "%s", e.msg);
+	err_clear(&e);
+	rc = kern_resolve("unsharp:1,1,0", &k, &e);
+	check(rc == 0, "unsharp with threshold 0 taken", "%s", e.msg);
+	kern_free(&k);
+
+	rc = kern_resolve("log:1.4", &k, &e);
+	check(rc == 0 && k.w == 13 && fabs(kern_sum(&k, 0)) < 1e-12 &&
+	      k.m[6 * 13 + 6] < 0 && k.m[0] > -1e-3,
+	      "log:1.4: 13x13, sum 0, negative centre", "rc %d %s w %d", rc, e.msg, k.w);
+	kern_free(&k);
+	rc = kern_resolve("dog:1,2", &k, &e);
+	check(rc == 0 && k.w == 13 && fabs(kern_sum(&k, 0)) < 1e-12 && k.m[6 * 13 + 6] > 0,
+	      "dog:1,2: 13x13, sum 0, positive centre", "rc %d %s w %d", rc, e.msg, k.w);
+	kern_free(&k);
+	err_clear(&e);
+	rc = kern_resolve("dog:2,2", &k, &e);
+	check(rc == -1 && strstr(e.msg, "must differ"), "dog with equal sigmas refused",
+	      "%s", e.msg);
+	err_clear(&e);
+	rc = kern_resolve("dog:1", &k, &e);
+	check(rc == -1 && strstr(e.msg, "dog:SIGMA1,SIGMA2"), "dog with one sigma refused",
+	      "%s", e.msg);
+	err_clear(&e);
+	rc = kern_resolve("log:0", &k, &e);
+	check(rc == -1 && strstr(e.msg, "greater than 0"), "log:0 refused", "%s", e.msg);
+}
+
 static void test_rank(void)
 {
 	struct kernel k;
@@ -887,7 +953,7 @@ static void test_library(void)
 	static const struct libcase cases[] = {
 		{ "identity", 1, 1, 1 }, { "box3", 1, 1, 1 }, { "box5", 1, 1, 1 },
 		{ "blur", 1, 1, 1 }, { "gaussian5", 1, 1, 1 }, { "sharpen", 1, 1, 2 },
-		{ "unsharp", 1, 1, 2 }, { "emboss", 1, 1, 3 }, { "edge", 1, 0, 2 },
+		{ "unsharp", 1, 1, 2 }, { "emboss", 1, 0, 2 }, { "edge", 1, 0, 2 },
 		{ "edge8", 1, 0, 2 }, { "outline", 1, 0, 2 }, { "sobel-x", 1, 0, 1 },
 		{ "sobel-y", 1, 0, 1 }, { "prewitt-x", 1, 0, 1 }, { "prewitt-y", 1, 0, 1 },
 		{ "motion", 1, 1, 9 }, { "sobel", 2, 0, 1 }, { "prewitt", 2, 0, 1 },
@@ -1015,6 +1081,7 @@ int main(void)
 	test_limits();
 	test_inline();
 	test_generators();
+	test_more_generators();
 	test_rank();
 	test_show();
 	test_resolve();
