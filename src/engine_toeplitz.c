@@ -337,8 +337,8 @@ static void tz_store(const struct conv_job *job, const struct tz_geom *g,
 		const float *cr = bd->c + (size_t)r * blocks * g->n;
 
 		if (job->nk == 1 && job->outs == NULL) {
-			/* "combine magnitude" on one kernel still means |r|. */
-			if (job->combine == KERN_MAGNITUDE) {
+			/* "combine magnitude" or "sumabs" on one kernel still means |r|. */
+			if (kern_combine_pointwise(job->combine)) {
 				eng_combine(job->combine, 0, out, cr, cnt);
 				eng_combine_finish(job->combine, out, cnt);
 			} else {
@@ -762,7 +762,8 @@ int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, const struct emit_
 		return err_set(err, ERR_USAGE,
 			       "convolution matrix: a bank of %d kernels combined by %s is not "
 			       "linear; only \"combine sum\" has a matrix",
-			       job->nk, job->combine == KERN_MAX ? "max" : "magnitude");
+			       job->nk, job->combine == KERN_MAX ? "max" :
+			       job->combine == KERN_SUMABS ? "sumabs" : "magnitude");
 	w = malloc(((size_t)job->kw * job->kh * eng_nin(job) *
 		    (e.o.split ? (size_t)job->nk : 1) + 1) * sizeof *w);
 	if (w == NULL || emit_setup(&e, job, w)) {

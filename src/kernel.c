@@ -782,7 +782,7 @@ static int bias(struct parser *p, const struct line *ln, const struct tok *w,
 /* header handles "name", "scale", "bias", "origin", "combine" and "channels" lines. */
 static int header(struct parser *p, struct line *ln, const struct tok *w)
 {
-	static const char *const combines[] = { "sum", "max", "magnitude" };
+	static const char *const combines[] = { "sum", "max", "magnitude", "sumabs" };
 	struct tok v, extra;
 	char q[64];
 	double d;
@@ -851,11 +851,11 @@ static int header(struct parser *p, struct line *ln, const struct tok *w)
 	} else {
 		if (once(p, ln, w, &p->combine_line))
 			return -1;
-		for (i = 0; i < 3 && !tok_is(&v, combines[i]); i++)
+		for (i = 0; i < 4 && !tok_is(&v, combines[i]); i++)
 			;
-		if (i == 3)
+		if (i == 4)
 			return perr(p, ln->no, v.col, "unknown combine %s "
-				    "(expected sum, max or magnitude)", q);
+				    "(expected sum, max, magnitude or sumabs)", q);
 		p->k->combine = (enum kern_combine)i;
 	}
 	if (tok_next(ln, &extra)) {
@@ -1298,7 +1298,12 @@ int kern_parse_inline(const char *spec, struct kernel *k, struct err *err)
 
 static const char *combine_name(enum kern_combine c)
 {
-	return c == KERN_MAX ? "max" : c == KERN_MAGNITUDE ? "magnitude" : "sum";
+	switch (c) {
+	case KERN_MAX: return "max";
+	case KERN_MAGNITUDE: return "magnitude";
+	case KERN_SUMABS: return "sumabs";
+	default: return "sum";
+	}
 }
 
 /*

@@ -16,8 +16,19 @@
 enum kern_combine {
 	KERN_SUM = 0,        /* r = r1 + r2 + ... */
 	KERN_MAX,            /* r = max(r1, r2, ...) */
-	KERN_MAGNITUDE       /* r = sqrt(r1^2 + r2^2 + ...) */
+	KERN_MAGNITUDE,      /* r = sqrt(r1^2 + r2^2 + ...) */
+	KERN_SUMABS          /* r = |r1| + |r2| + ... (libvips' compass SUM) */
 };
+
+/*
+ * kern_combine_pointwise says whether combine c changes even a single
+ * kernel's result (|r| for magnitude and sumabs), so that a bank of one
+ * cannot write its sums straight to the output.
+ */
+static inline int kern_combine_pointwise(enum kern_combine c)
+{
+	return c == KERN_MAGNITUDE || c == KERN_SUMABS;
+}
 
 /*
  * A kernel is a bank of n >= 1 matrices of the same size w x h, applied to

@@ -30,6 +30,7 @@ static const struct size2 ker_sizes[] = {
 };
 static const struct { int nk; enum kern_combine c; } banks[] = {
 	{ 1, KERN_SUM }, { 2, KERN_MAGNITUDE }, { 3, KERN_MAX }, { 2, KERN_SUM }, { 1, KERN_MAGNITUDE },
+	{ 3, KERN_SUMABS }, { 1, KERN_SUMABS },
 };
 static const struct border borders[] = {
 	{ BORDER_CONST, 0.0f }, { BORDER_CONST, 0.25f }, { BORDER_CLAMP, 0 },

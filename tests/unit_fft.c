@@ -87,11 +87,14 @@ static double ref_at(const struct conv_job *job, int y, int x)
 				r += (double)w[i * job->kw + j] *
 				     ref_sample(job, (long)y + i - job->ay, (long)x + j - job->ax);
 		if (b == 0)
-			acc = job->combine == KERN_MAGNITUDE ? r * r : r;
+			acc = job->combine == KERN_MAGNITUDE ? r * r :
+			      job->combine == KERN_SUMABS ? fabs(r) : r;
 		else if (job->combine == KERN_SUM)
 			acc += r;
 		else if (job->combine == KERN_MAX)
 			acc = r > acc ? r : acc;
+		else if (job->combine == KERN_SUMABS)
+			acc += fabs(r);
 		else
 			acc += r * r;
 	}

@@ -314,7 +314,7 @@ static void test_bad(void)
 		{ "scale 2 3\n1\n", "t.kernel", 1, 9, "unexpected \"3\" after \"scale\"" },
 		{ "scale 2\nscale 3\n1\n", "t.kernel", 2, 1, "duplicate \"scale\"" },
 		{ "combine avg\n1 2\n---\n3 4\n", "t.kernel", 1, 9,
-		  "unknown combine \"avg\" (expected sum, max or magnitude)" },
+		  "unknown combine \"avg\" (expected sum, max, magnitude or sumabs)" },
 		{ "colour 3\n1\n", "t.kernel", 1, 1, "unknown header \"colour\"" },
 		{ "\xef\xbb\xbfx\n", "t.kernel", 1, 1, "unknown header \"x\"" },
 		{ "1 2\nscale 2\n", "t.kernel", 2, 1, "\"scale\" after the rows of a matrix" },
