@@ -256,6 +256,7 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 {
 	struct option longs[N_OPTS + 1];
 	char shorts[2 * N_OPTS + 2], *sp = shorts;
+	char why[160];
 	struct kernel k;
 	struct err err = { 0 };
 	size_t i;
@@ -307,9 +308,9 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 				return usage_error("unknown engine \"%s\" (engines: %s)", optarg, eng_names());
 			break;
 		case 'b':
-			if (border_parse(optarg, &cli->job.border))
-				return usage_error("unknown border mode \"%s\" (zero, const=V, clamp, reflect, mirror, wrap)",
-						   optarg);
+			if (border_parse(optarg, &cli->job.border, why, sizeof why))
+				return usage_error("%s (zero, const=V, clamp, reflect, mirror, wrap; "
+						   "X,Y per axis)", why);
 			break;
 		case 's':
 			if (job_shape_parse(optarg, &cli->job.shape))

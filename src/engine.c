@@ -361,7 +361,7 @@ void eng_combine_finish(enum kern_combine c, float *acc, int n)
 void eng_pad_row(const struct conv_job *job, long v, long start, long count, float *dst)
 {
 	const struct plane *in = job->in;
-	long sy = border_index(job->border.mode, v, in->h), x;
+	long sy = border_index(border_ymode(&job->border), v, in->h), x;
 
 	if (sy < 0) {
 		for (x = 0; x < count; x++)

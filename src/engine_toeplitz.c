@@ -267,7 +267,7 @@ struct tz_ctx {
 static void tz_pad(const struct conv_job *job, int ch, long v, long x, float *dst, size_t pw)
 {
 	const struct plane *in = eng_input(job, ch);
-	long sy = border_index(job->border.mode, v, in->h);
+	long sy = border_index(border_ymode(&job->border), v, in->h);
 	size_t k;
 
 	if (sy < 0) {
@@ -598,7 +598,7 @@ static int emit_pass(struct emit *e, FILE *f, long long *count)
 	const struct conv_job *job = e->job;
 	const int iw = job->in->w, ih = job->in->h, ow = job->out->w, oh = job->out->h;
 	const long long in_px = (long long)iw * ih, out_px = (long long)ow * oh;
-	enum border_mode mode = job->border.mode;
+	enum border_mode mode = job->border.mode, ymode = border_ymode(&job->border);
 	int x, y, k, p, q, b, c, ndx, ndy;
 
 	*count = 0;
@@ -609,7 +609,7 @@ static int emit_pass(struct emit *e, FILE *f, long long *count)
 			ndx = distinct(e->sx, e->nc, e->ux, e->dj);
 			for (y = 0; y < oh; y++) {
 				for (k = 0; k < e->nr; k++)
-					e->sy[k] = border_index(mode, (long)y * e->o.sy + e->ri[k] - job->ay,
+					e->sy[k] = border_index(ymode, (long)y * e->o.sy + e->ri[k] - job->ay,
 								ih);
 				ndy = distinct(e->sy, e->nr, e->uy, e->di);
 				for (c = 0; c < e->nin; c++) {
@@ -746,7 +746,7 @@ int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, const struct emit_
 	long long count, rows, cols;
 	int saved, status = -1;
 
-	if (job->border.mode == BORDER_CONST && job->border.value != 0)
+	if (border_has(&job->border, BORDER_CONST) && job->border.value != 0)
 		return err_set(err, ERR_USAGE,
 			       "convolution matrix: a constant border of %g makes the filter "
 			       "affine, not linear; use a zero border or another mode",

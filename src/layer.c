@@ -207,6 +207,7 @@ static int forward_job(const struct step *st, const struct plane *const *in,
 	job->ax = job->ay = 0;
 	job->border.mode = BORDER_CONST;
 	job->border.value = 0;
+	job->border.per_axis = 0;
 	return 0;
 }
 
@@ -271,6 +272,7 @@ static int adjoint_job(const struct step *st, const struct plane *const *y, int 
 	job->ay = qh - 1;
 	job->border.mode = BORDER_CONST;
 	job->border.value = 0;
+	job->border.per_axis = 0;
 	return 0;
 }
 
@@ -284,7 +286,7 @@ static int adjoint_job(const struct step *st, const struct plane *const *y, int 
 static int fold(const struct plane *ph, const struct step *st, int p, int q, struct plane *x,
 		struct err *err)
 {
-	enum border_mode mode = st->job.border.mode;
+	enum border_mode mode = st->job.border.mode, ymode = border_ymode(&st->job.border);
 	long *col = malloc(((size_t)ph->w + 1) * sizeof *col), r, t, u;
 	int a, e;
 
@@ -300,7 +302,7 @@ static int fold(const struct plane *ph, const struct step *st, int p, int q, str
 		float *dst;
 
 		t = (long)st->sy * a + p;
-		r = t < (long)st->oh1 + st->job.kh - 1 ? border_index(mode, t - st->job.ay, x->h) : -1;
+		r = t < (long)st->oh1 + st->job.kh - 1 ? border_index(ymode, t - st->job.ay, x->h) : -1;
 		if (r < 0)
 			continue;
 		dst = plane_row(x, (int)r);
@@ -513,7 +515,7 @@ int layer_filter(struct image *im, const struct kernel *k, const struct job_opts
 	if (opts->deconv != DECONV_NONE)
 		return err_set(err, ERR_USAGE, "--deconvolve: not with a cross-channel kernel, "
 			       "--stride, --dilation or --transpose");
-	if (opts->transpose && opts->border.mode == BORDER_CONST && opts->border.value != 0)
+	if (opts->transpose && border_has(&opts->border, BORDER_CONST) && opts->border.value != 0)
 		return err_set(err, ERR_USAGE, "--transpose: a constant border of %g makes the "
 			       "filter affine, not linear; use a zero border or another mode",
 			       (double)opts->border.value);

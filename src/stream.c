@@ -84,7 +84,7 @@ int stream_can(const struct job_opts *job, int nkernels, const struct kernel *k,
 	       const char *output, enum io_format format)
 {
 	return nkernels == 1 && !layer_needed(k, job) && job->shape == SHAPE_SAME && job->deconv == DECONV_NONE &&
-	       !linear && job->explain == NULL && job->border.mode != BORDER_WRAP &&
+	       !linear && job->explain == NULL && !border_has(&job->border, BORDER_WRAP) &&
 	       strcmp(output, "-") != 0 && (format == IO_PNG || format == IO_JPEG) &&
 	       job->threads >= 2;
 }

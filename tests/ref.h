@@ -43,7 +43,8 @@ static long ref_map(enum border_mode mode, long i, long n)
 static double ref_sample(const struct conv_job *job, long y, long x)
 {
 	const struct plane *in = job->in;
-	long my = ref_map(job->border.mode, y, in->h);
+	/* Rows by their own rule when the border is per axis (-b X,Y). */
+	long my = ref_map(job->border.per_axis ? job->border.ymode : job->border.mode, y, in->h);
 	long mx = ref_map(job->border.mode, x, in->w);
 
 	if (my < 0 || mx < 0)

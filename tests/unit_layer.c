@@ -26,11 +26,13 @@
 #define MAXMAT 16               /* matrices: 4 kernels of 4 channels */
 
 static const struct border borders[] = {
-	{ BORDER_CONST, 0.0f }, { BORDER_CONST, 0.375f }, { BORDER_CLAMP, 0 },
-	{ BORDER_REFLECT, 0 }, { BORDER_MIRROR, 0 }, { BORDER_WRAP, 0 },
+	{ BORDER_CONST, 0.0f, 0, BORDER_CONST }, { BORDER_CONST, 0.375f, 0, BORDER_CONST }, { BORDER_CLAMP, 0, 0, BORDER_CLAMP },
+	{ BORDER_REFLECT, 0, 0, BORDER_REFLECT }, { BORDER_MIRROR, 0, 0, BORDER_MIRROR }, { BORDER_WRAP, 0, 0, BORDER_WRAP },
+	{ BORDER_MIRROR, 0, 1, BORDER_WRAP },
 };
 #define NBORDERS ((int)(sizeof borders / sizeof borders[0]))
-static const char *const border_names[] = { "zero", "const=0.375", "clamp", "reflect", "mirror", "wrap" };
+static const char *const border_names[] = { "zero", "const=0.375", "clamp", "reflect", "mirror", "wrap",
+					     "mirror,wrap" };
 static const char *const shape_names[] = { "same", "full", "valid" };
 static const char *const combine_names[] = { "sum", "max", "magnitude" };
 
@@ -186,7 +188,7 @@ static void ref_conv(const double *in, int W, int H, const struct kernel *k, int
 				for (j = 0; j < k->w; j++) {
 					long py = (long)g->sy * y + (long)g->dy * i - g->AY;
 					long px = (long)g->sx * x + (long)g->dx * j - g->AX;
-					long my = map_index(o->border.mode, py, H);
+					long my = map_index(o->border.per_axis ? o->border.ymode : o->border.mode, py, H);
 					long mx = map_index(o->border.mode, px, W);
 					double v = my < 0 || mx < 0 ? o->border.value : in[my * W + mx];
 
@@ -275,7 +277,7 @@ static void ref_scatter(const double *yv, const struct kernel *k, int mat,
 				for (j = 0; j < k->w; j++) {
 					long py = (long)g->sy * qy + (long)g->dy * i - g->AY;
 					long px = (long)g->sx * qx + (long)g->dx * j - g->AX;
-					long my = map_index(o->border.mode, py, H);
+					long my = map_index(o->border.per_axis ? o->border.ymode : o->border.mode, py, H);
 					long mx = map_index(o->border.mode, px, W);
 					double t = wt(k, mat, i, j, o->correlate) *
 						   yv[(size_t)qy * g->ow + qx];
