@@ -34,6 +34,7 @@ struct job_opts {
 	int stride[2];
 	int dilation[2];
 	int transpose;
+	int out_size[2];              /* --output-size W H for the transpose; 0: default */
 	/* Called after each plane is filtered: done of total planes. */
 	void (*progress)(void *ctx, int done, int total);
 	void *progress_ctx;

@@ -315,6 +315,30 @@ static int fold(const struct plane *ph, const struct step *st, int p, int q, str
 }
 
 /*
+ * out_size replaces the transpose's default size *fw x *fh with
+ * --output-size, PyTorch's output_size: any size whose forward output at
+ * this stride is the w x h image, as PyTorch's output_padding from 0 to
+ * stride - 1 allows.  Those sizes run from the default up (valid, full) or
+ * down to it (same, whose default is the largest); others are refused.
+ */
+static int out_size(const struct step *st, const struct job_opts *opts, int w, int h,
+		    long *fw, long *fh, struct err *err)
+{
+	long lo_w = opts->shape == SHAPE_SAME ? *fw - st->sx + 1 : *fw;
+	long lo_h = opts->shape == SHAPE_SAME ? *fh - st->sy + 1 : *fh;
+
+	if (opts->out_size[0] < lo_w || opts->out_size[0] > lo_w + st->sx - 1 ||
+	    opts->out_size[1] < lo_h || opts->out_size[1] > lo_h + st->sy - 1)
+		return err_set(err, ERR_USAGE, "--output-size %dx%d: the sizes a %dx%d image "
+			       "transposes to at stride %dx%d run from %ldx%ld to %ldx%ld",
+			       opts->out_size[0], opts->out_size[1], w, h, st->sx, st->sy,
+			       lo_w, lo_h, lo_w + st->sx - 1, lo_h + st->sy - 1);
+	*fw = opts->out_size[0];
+	*fh = opts->out_size[1];
+	return 0;
+}
+
+/*
  * step_setup fills st for kernel k on an image of w x h (the forward input;
  * for the transpose, the image is the forward's output and w, h its size).
  */
@@ -357,6 +381,8 @@ static int step_setup(struct step *st, const struct kernel *k, const struct job_
 		if (fw < 1 || fh < 1)
 			return err_set(err, ERR_DATA, "--transpose --shape full: the %dx%d kernel %s "
 				       "is too large for the %dx%d image", kw, kh, k->name, w, h);
+		if (opts->out_size[0] > 0 && out_size(st, opts, w, h, &fw, &fh, err))
+			return -1;
 		if (fw > PLANE_MAX_SIDE || fh > PLANE_MAX_SIDE)
 			return err_set(err, ERR_OS, "--transpose: output too large");
 	}

@@ -1131,8 +1131,8 @@ static double run_adjoint(const struct kernel *k, int nch_x, int w, int h, struc
 	*adj_err = 0;
 	o.transpose = 0;
 	geo_of(k, &o, 1, 1, &g);
-	W = tsize(o.shape, w, g.sx, g.KW);
-	H = tsize(o.shape, h, g.sy, g.KH);
+	W = o.out_size[0] > 0 ? o.out_size[0] : tsize(o.shape, w, g.sx, g.KW);
+	H = o.out_size[0] > 0 ? o.out_size[1] : tsize(o.shape, h, g.sy, g.KH);
 	geo_of(k, &o, W, H, &g);
 	wh = (size_t)W * H;
 	np = (size_t)w * h;
@@ -1278,14 +1278,34 @@ static void adjoint_tests(void)
 				while ((h - 1) * g.sy - g.KH + 2 < 1)
 					h++;
 			}
+			if (rnd() < 0.5) {
+				/*
+				 * --output-size: any size whose forward output is w x h,
+				 * from the default down (same) or up (valid, full).
+				 */
+				struct geo g;
+				int dw, dh;
+
+				geo_of(&t.k, &o, 1, 1, &g);
+				dw = tsize(o.shape, w, g.sx, g.KW);
+				dh = tsize(o.shape, h, g.sy, g.KH);
+				if (s == SHAPE_SAME) {
+					dw -= g.sx - 1;
+					dh -= g.sy - 1;
+				}
+				o.out_size[0] = dw + (int)(rnd() * g.sx);
+				o.out_size[1] = dh + (int)(rnd() * g.sy);
+				if (o.out_size[0] < 1 || o.out_size[1] < 1)
+					o.out_size[0] = o.out_size[1] = 0;
+			}
 			d = run_adjoint(&t.k, nch, w, h, o, &adj, why, sizeof why);
 			snprintf(at_, sizeof at_,
 				 "%s, y %dx%dx%d, %s, %s, %s, stride %d,%d, dilation %d,%d, origin %d,%d, "
-				 "%d thread%s: %s", kind_name(&t.k, kn, sizeof kn), w, h,
+				 "%d thread%s, output size %dx%d: %s", kind_name(&t.k, kn, sizeof kn), w, h,
 				 t.k.nin == 0 ? nch : kern_outputs(&t.k), border_names[bi], shape_names[s],
 				 o.correlate ? "correlate" : "convolve", o.stride[0], o.stride[1],
 				 o.dilation[0], o.dilation[1], t.k.ox, t.k.oy, o.threads,
-				 o.threads > 1 ? "s" : "", why);
+				 o.threads > 1 ? "s" : "", o.out_size[0], o.out_size[1], why);
 			if (d == NO_CASE) {
 				clamped++;
 				continue;
