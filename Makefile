@@ -122,8 +122,10 @@ check-sanitize: build-san/imfilter $(SAN_UNIT)
 		ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1 sh tests/run.sh $(SAN_UNIT)
 
+# The library beside the program, as ./kernels is beside ./imfilter.
 build-san/imfilter: $(SAN_OBJ)
 	$(SAN_CC) $(SAN_FLAGS) $(ALL_LDFLAGS) -o $@ $(SAN_OBJ) $(LIBS)
+	ln -sfn ../kernels build-san/kernels
 
 build-san/%.o: src/%.c | build-san
 	$(SAN_CC) $(SAN_CFLAGS) -c -o $@ $<

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -70,6 +71,7 @@ struct cli {
 	const char *input, *output;  /* single-file mode */
 	const char *target;          /* -o DIR or template: batch mode */
 	const char *suffix;
+	int in_place;                /* --in-place: an output may be its own input */
 	char **files;                /* batch inputs */
 	int nfiles;
 };
@@ -196,6 +198,7 @@ static int set_verbose(struct cli *cli, const char *a) { (void)a; cli->verbose =
 static int set_explain(struct cli *cli, const char *a) { (void)a; cli->job.explain = stderr; return 0; }
 static int set_linear(struct cli *cli, const char *a) { (void)a; cli->linear = 1; return 0; }
 static int set_abs(struct cli *cli, const char *a) { (void)a; cli->absval = 1; return 0; }
+static int set_in_place(struct cli *cli, const char *a) { (void)a; cli->in_place = 1; return 0; }
 
 /* The first action asked for is the one taken. */
 static int want(struct cli *cli, enum action act)
@@ -407,6 +410,8 @@ static const struct cli_opt {
 
 	{ "suffix", 1, 0, "S", "batch: add S to each output name before its extension", set_suffix,
 	  "Files and limits:" },
+	{ "in-place", 0, 0, NULL, "let an output replace its own input (refused otherwise)",
+	  set_in_place, NULL },
 	{ "png-compression", 1, 0, "L", "PNG deflate: fast (default, run-length) or zlib level 0..9 "
 	  "(smaller, slower)", set_png_level, NULL },
 	{ "max-pixels", 1, 0, "N", "refuse images of more than N pixels (default 250000000)",
@@ -503,6 +508,27 @@ static void print_help(void)
 
 /* ---- Parsing ------------------------------------------------------------- */
 
+/* is_dir says whether path names an existing directory. */
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * batch_target says whether -o OUT with n inputs means batch mode: a
+ * template, a name ending in '/', an existing directory, or several
+ * inputs.  Otherwise -o names the one output file, as gcc's -o does.
+ */
+static int batch_target(const char *target, int n)
+{
+	size_t len = strlen(target);
+
+	return strchr(target, '%') != NULL || (len > 0 && target[len - 1] == '/') ||
+	       is_dir(target) || n > 1;
+}
+
 /* operands checks the non-option arguments against the mode they imply. */
 static int operands(struct cli *cli, int argc, char **argv, int first)
 {
@@ -510,11 +536,20 @@ static int operands(struct cli *cli, int argc, char **argv, int first)
 
 	if (cli->nkernels == 0)
 		return usage_error("no kernel given; use -k SPEC");
+	if (cli->target != NULL && n == 1 && !batch_target(cli->target, n)) {
+		cli->input = argv[first];
+		cli->output = cli->target;
+		cli->target = NULL;
+		return cli->suffix != NULL ? usage_error("--suffix needs -o DIR") : -1;
+	}
 	if (cli->target != NULL) {
 		if (n < 1)
 			return usage_error("-o %s: expected one or more input files", cli->target);
 		if (cli->suffix != NULL && strchr(cli->target, '%') != NULL)
 			return usage_error("--suffix goes with -o DIR, not with a template");
+		if (!batch_target(cli->target, 1) && io_format_by_ext(cli->target) != IO_NONE)
+			return usage_error("-o %s: %d inputs need a directory (-o DIR/) or a template",
+					   cli->target, n);
 		cli->files = argv + first;
 		cli->nfiles = n;
 		return -1;
@@ -529,7 +564,7 @@ static int operands(struct cli *cli, int argc, char **argv, int first)
 	}
 	if (n != 2)
 		return usage_error("%s", n < 2 ? "expected INPUT and OUTPUT"
-					       : "too many arguments (several inputs need -o DIR)");
+					       : "too many arguments (several inputs need -o DIR/)");
 	cli->input = argv[first];
 	cli->output = argv[first + 1];
 	return -1;
@@ -833,16 +868,103 @@ static int batch_one(void *ctx, int i)
 	return filter_file(r, r->cli->files[i], r->outputs[i], busy > 1 ? threads / busy : threads);
 }
 
-/* batch_outputs names every output before any work, refusing two inputs with one output. */
+/*
+ * An output that is one of the run's inputs would be overwritten before
+ * (or while) it is read, and a batch would lose its originals: refused
+ * unless --in-place says so.  Files are compared by device and inode, so
+ * "./a.png", "a.png" and a link to it are one file.
+ */
+struct inputs {
+	struct stat *st;
+	const char **names;
+	int n;
+};
+
+static int inputs_stat(struct inputs *in, char **names, int n)
+{
+	int i;
+
+	in->n = 0;
+	in->st = calloc((size_t)n, sizeof *in->st);
+	in->names = calloc((size_t)n, sizeof *in->names);
+	if (in->st == NULL || in->names == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], "-") != 0 && stat(names[i], &in->st[in->n]) == 0)
+			in->names[in->n++] = names[i];
+	return 0;
+}
+
+static void inputs_free(struct inputs *in)
+{
+	free(in->st);
+	free(in->names);
+}
+
+/* overwrites_input returns the input that output would replace, or NULL. */
+static const char *overwrites_input(const struct inputs *in, const char *output)
+{
+	struct stat st;
+	int i;
+
+	if (strcmp(output, "-") == 0 || stat(output, &st) != 0)
+		return NULL;
+	for (i = 0; i < in->n; i++)
+		if (in->st[i].st_dev == st.st_dev && in->st[i].st_ino == st.st_ino)
+			return in->names[i];
+	return NULL;
+}
+
+static int refuse_overwrite(const char *output, const char *input)
+{
+	fprintf(stderr, "imfilter: %s: would write over the input %s (add --in-place to mean it)\n",
+		output, input);
+	return ERR_CANTCREAT;
+}
+
+/*
+ * check_output checks the one output of single-file mode before any work:
+ * every directory above it exists, and it is not the input.
+ */
+static int check_output(const struct cli *cli)
+{
+	struct err err = { 0 };
+	struct inputs in;
+	const char *same;
+	char *names[1];
+	int status = 0;
+
+	if (strcmp(cli->output, "-") == 0)
+		return 0;
+	if (batch_dirs(cli->output, cli->output, 0, 0, &err))
+		return report(&err);
+	names[0] = (char *)cli->input;
+	if (inputs_stat(&in, names, 1) != 0)
+		status = (fprintf(stderr, "imfilter: out of memory\n"), ERR_OS);
+	else if (!cli->in_place && (same = overwrites_input(&in, cli->output)) != NULL)
+		status = refuse_overwrite(cli->output, same);
+	inputs_free(&in);
+	return status;
+}
+
+/*
+ * batch_outputs names every output before any work, refusing two inputs
+ * with one output and an output that is an input; then it makes the
+ * output directories (-o DIR/ as mkdir -p; a template's, file by file).
+ */
 static int batch_outputs(struct cli *cli, char ***outputs)
 {
 	char path[PATH_MAX];
 	struct err err = { 0 };
+	struct inputs in;
+	const char *same;
+	int template = strchr(cli->target, '%') != NULL;
 	char **out;
 	int i, j, status = 0;
 
 	out = calloc((size_t)cli->nfiles, sizeof *out);
-	if (out == NULL) {
+	if (out == NULL || inputs_stat(&in, cli->files, cli->nfiles) != 0) {
+		*outputs = out;
 		fprintf(stderr, "imfilter: out of memory\n");
 		return ERR_OS;
 	}
@@ -853,13 +975,21 @@ static int batch_outputs(struct cli *cli, char ***outputs)
 		} else if ((out[i] = strdup(path)) == NULL) {
 			fprintf(stderr, "imfilter: out of memory\n");
 			status = ERR_OS;
+		} else if (!cli->in_place && (same = overwrites_input(&in, out[i])) != NULL) {
+			status = refuse_overwrite(out[i], same);
 		}
 		for (j = 0; j < i && status == 0; j++)
 			if (strcmp(out[i], out[j]) == 0)
 				status = usage_error("%s and %s would both be written to %s",
 						     cli->files[j], cli->files[i], out[i]);
 	}
-	if (status == 0 && strchr(cli->target, '%') == NULL && access(cli->target, W_OK | X_OK) != 0)
+	inputs_free(&in);
+	if (status == 0 && !template && batch_dirs(cli->target, cli->target, 1, 1, &err))
+		status = report(&err);
+	for (i = 0; status == 0 && template && i < cli->nfiles; i++)
+		if (batch_dirs(out[i], out[i], 0, 1, &err))
+			status = report(&err);
+	if (status == 0 && !template && access(cli->target, W_OK | X_OK) != 0)
 		status = (fprintf(stderr, "imfilter: %s: %s\n", cli->target, strerror(errno)), ERR_CANTCREAT);
 	*outputs = out;
 	return status;
@@ -876,6 +1006,7 @@ int cli_main(int argc, char **argv)
 	int i, status, loaded = 0;
 
 	blas_no_pool();
+	kern_library_argv0(argc > 0 ? argv[0] : NULL);
 	memset(&cli, 0, sizeof cli);
 	memset(&run, 0, sizeof run);
 	cli.job.border.mode = BORDER_REFLECT;
@@ -936,7 +1067,9 @@ int cli_main(int argc, char **argv)
 			cli.job.progress = plane_progress;
 			cli.job.progress_ctx = &run;
 		}
-		status = filter_file(&run, cli.input, cli.output, cli.job.threads);
+		status = check_output(&cli);
+		if (status == 0)
+			status = filter_file(&run, cli.input, cli.output, cli.job.threads);
 		progress_end();
 	} else {
 		struct batch_opts bo = { .progress = cli.progress };
