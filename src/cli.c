@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "kernel.h"
 #include "layer.h"
 #include "stream.h"
+#include "suggest.h"
 
 #ifndef IMF_VERSION
 #define IMF_VERSION "0"
@@ -570,12 +572,128 @@ static int operands(struct cli *cli, int argc, char **argv, int first)
 	return -1;
 }
 
-/* unknown_option says which option was not understood. */
+/* unknown_option says which option was not understood, and the nearest one. */
 static int unknown_option(char **argv)
 {
+	const char *arg = argv[optind - 1], *eq;
+	struct suggest sg;
+	size_t i;
+
 	if (optopt > 0 && optopt < 256)
 		return usage_error("unknown option -%c", optopt);
-	return usage_error("unknown option %s", argv[optind - 1]);
+	if (strncmp(arg, "--", 2) == 0) {
+		eq = strchr(arg, '=');
+		suggest_init(&sg, arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+		for (i = 0; i < N_OPTS; i++)
+			suggest_offer(&sg, cli_opts[i].name);
+		if (sg.best != NULL)
+			return usage_error("unknown option %s; did you mean --%s?", arg, sg.best);
+	}
+	return usage_error("unknown option %s", arg);
+}
+
+/* ---- ImageMagick's spellings ------------------------------------------------
+ *
+ * People come with ImageMagick's habits, and getopt would read "-blur 0x2"
+ * as -b lur.  These answers name what does the same job here.
+ */
+
+/*
+ * magick_blur answers -blur RxS (and -gaussian-blur): sigma S, radius R
+ * (0: chosen from sigma).  strtod would read "0x2" as hexadecimal, so
+ * the two numbers are cut apart first.
+ */
+static void magick_blur(const char *arg, char *buf, size_t size)
+{
+	const char *x = arg != NULL ? strchr(arg, 'x') : NULL;
+	double r = -1, sigma = 0;
+	char rs[32];
+
+	if (x != NULL && (size_t)(x - arg) < sizeof rs) {
+		memcpy(rs, arg, (size_t)(x - arg));
+		rs[x - arg] = '\0';
+		if (parse_double(rs, &r) || parse_double(x + 1, &sigma) || r > KERN_MAX_SIDE)
+			r = -1;
+	}
+	if (r >= 1 && sigma > 0)
+		snprintf(buf, size, "-k gaussian:%g,%d", sigma, 2 * (int)r + 1);
+	else if (r >= 0 && sigma > 0)
+		snprintf(buf, size, "-k gaussian:%g", sigma);
+	else
+		snprintf(buf, size, "-k gaussian:SIGMA[,SIZE]");
+}
+
+/* magick_convolve answers -convolve 'v,v,...' with the inline matrix. */
+static void magick_convolve(const char *arg, char *buf, size_t size)
+{
+	char vals[200];
+	size_t len = 0;
+	int n = 0, side = 0;
+	const char *p;
+
+	for (p = arg ? arg : ""; *p != '\0' && len + 2 < sizeof vals; p++) {
+		int sep = *p == ',' || *p == ' ';
+
+		if (!sep && (len == 0 || vals[len - 1] == ' '))
+			n++;
+		if (!sep)
+			vals[len++] = *p;
+		else if (len > 0 && vals[len - 1] != ' ')
+			vals[len++] = ' ';
+	}
+	vals[len] = '\0';
+	while ((side + 1) * (side + 1) <= n)
+		side++;
+	if (*p == '\0' && n > 0 && side * side == n)
+		snprintf(buf, size, "-k '%dx%d: %s'", side, side, vals);
+	else
+		snprintf(buf, size, "-k 'WxH: v v ...' (the weights row by row)");
+}
+
+static void magick_morphology(const char *arg, char *buf, size_t size)
+{
+	snprintf(buf, size, "-k SPEC%s (imfilter convolves; its kernels: --list-kernels)",
+		 arg != NULL && strcasecmp(arg, "correlate") == 0 ? " --correlate" : "");
+}
+
+static const struct magick {
+	const char *name;
+	const char *answer;    /* NULL: built by fill */
+	void (*fill)(const char *arg, char *buf, size_t size);
+} magick[] = {
+	{ "-blur", NULL, magick_blur },
+	{ "-gaussian-blur", NULL, magick_blur },
+	{ "-sharpen", "-k sharpen", NULL },
+	{ "-unsharp", "-k unsharp", NULL },
+	{ "-convolve", NULL, magick_convolve },
+	{ "-morphology", NULL, magick_morphology },
+	{ "-emboss", "-k emboss", NULL },
+	{ "-edge", "-k edge", NULL },
+};
+
+/*
+ * imagemagick answers the first of argv's words that is an ImageMagick
+ * option (before a "--"); returns -1 when there is none, or EX_USAGE.
+ */
+static int imagemagick(int argc, char **argv)
+{
+	char here[256];
+	size_t m;
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		for (m = 0; m < sizeof magick / sizeof magick[0]; m++) {
+			if (strcmp(argv[i], magick[m].name) != 0)
+				continue;
+			if (magick[m].fill != NULL)
+				magick[m].fill(i + 1 < argc ? argv[i + 1] : NULL, here, sizeof here);
+			else
+				snprintf(here, sizeof here, "%s", magick[m].answer);
+			fprintf(stderr, "imfilter: %s is ImageMagick's; here: %s\n", argv[i], here);
+			return ERR_USAGE;
+		}
+	}
+	return -1;
 }
 
 /*
@@ -604,6 +722,8 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	*sp = '\0';
 	memset(&longs[N_OPTS], 0, sizeof longs[N_OPTS]);
 
+	if ((status = imagemagick(argc, argv)) >= 0)
+		return status;
 	opterr = 0;
 	optind = 0;     /* a full reset: cli_main may run more than once in a process */
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {

@@ -150,4 +150,36 @@ expect 73 'out\.png/x\.png: out\.png is not a directory' -k blur photo.png -o ou
 expect 73 'out\.png/: out\.png is not a directory' -k blur photo.png -o out.png/
 expect 73 'sub/x\.png: no directory sub' -k blur photo.png sub/x.png
 expect 73 'in\.png/sub/: in\.png is not a directory' -k blur photo.png scan.png -o in.png/sub/
+
+# ---- 3. Help that teaches ---------------------------------------------------
+
+fresh
+expect 64 'unknown option --kernal; did you mean --kernel\?' --kernal blur in.png out.png
+expect 64 'unknown option --bordr=zero; did you mean --border\?' --bordr=zero -k blur in.png out.png
+expect 64 'unknown option --frobnicate \(try' --frobnicate -k blur in.png out.png
+expect 64 'unknown kernel "sharpn"; did you mean "sharpen"\?' -k sharpn in.png out.png
+expect 64 'unknown kernel "Sobel"; did you mean "sobel"\?' -k Sobel in.png out.png
+expect 64 'unknown kernel "SHARPEN"; did you mean "sharpen"\?' -k SHARPEN in.png out.png
+expect 64 'unknown generator "gausian"; did you mean gaussian:2\?' -k gausian:2 in.png out.png
+expect 64 'unknown generator "bx"; did you mean box:3\?' -k bx:3 in.png out.png
+expect 64 '^imfilter: -blur is ImageMagick.s; here: -k gaussian:2$' -blur 0x2 in.png out.png
+expect 64 '^imfilter: -blur is ImageMagick.s; here: -k gaussian:1\.5,7$' -blur 3x1.5 in.png out.png
+expect 64 '^imfilter: -gaussian-blur is ImageMagick.s; here: -k gaussian:1$' -gaussian-blur 0x1 in.png out.png
+expect 64 '^imfilter: -sharpen is ImageMagick.s; here: -k sharpen' -sharpen 0x1 in.png out.png
+expect 64 '^imfilter: -unsharp is ImageMagick.s; here: -k unsharp' -unsharp 0x1 in.png out.png
+expect 64 "^imfilter: -convolve is ImageMagick.s; here: -k '3x3: 0 -1 0 -1 5 -1 0 -1 0'\$" \
+	-convolve 0,-1,0,-1,5,-1,0,-1,0 in.png out.png
+expect 64 '^imfilter: -morphology is ImageMagick.s; here: -k SPEC' -morphology Convolve Gaussian:0x2 in.png out.png
+expect 64 'unknown option --frobnicate' --version --frobnicate
+expect 64 'unknown option --frobnicate' --help --frobnicate
+expect 64 'unknown option --frobnicate' --list-kernels --frobnicate
+[ ! -s "$T/stdout" ] && pass "--list-kernels runs only after parsing" ||
+	fail "--list-kernels runs only after parsing" "it printed $(wc -l < "$T/stdout") lines first"
+expect 64 'needs an argument' --show-kernel
+"$IMF" --help > "$T/help"
+wide=$(awk 'length > 79' "$T/help")
+[ -z "$wide" ] && pass "--help fits in 80 columns" || fail "--help fits in 80 columns" "$wide"
+first=$(grep -E '^  (-[a-zA-Z], )?--' "$T/help" | head -3 | grep -oE -- '--[a-z-]+' | tr '\n' ' ')
+[ "$first" = "--kernel --output --border " ] && pass "--help: everyday options first" ||
+	fail "--help: everyday options first" "$first"
 exit 0
