@@ -108,11 +108,22 @@ int kern_gen_dog(double s1, double s2, struct kernel *k, struct err *err);
  * ("gaussian:SIGMA[,SIZE]", "box:N", "box:WxH", "unsharp:SIGMA[,AMOUNT[,0]]",
  * "log:SIGMA", "dog:SIGMA1,SIGMA2"), a path to a kernel file,
  * or a name in the kernel library, searched in $IMFILTER_KERNEL_PATH
- * (colon-separated), then ./kernels, then KERNEL_DATADIR.
+ * (colon-separated), then the "kernels" directory beside the running
+ * program, then KERNEL_DATADIR.  An unknown name or generator is a usage
+ * error that names the nearest known one and the directories searched.
  */
 int kern_resolve(const char *spec, struct kernel *k, struct err *err);
 
-/* kern_list prints "name  description" for every library kernel, sorted. */
+/*
+ * kern_library_argv0 gives the program's argv[0], to find the directory
+ * beside the program where /proc/self/exe does not exist.
+ */
+void kern_library_argv0(const char *argv0);
+
+/*
+ * kern_list prints "name  description" for every library kernel, sorted;
+ * an empty library is an error (ERR_NOINPUT) naming where it looked.
+ */
 int kern_list(FILE *out, struct err *err);
 
 /* kern_show prints the matrices, sums, scale, bias, origin, rank/separability. */

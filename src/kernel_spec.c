@@ -6,11 +6,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "size.h"
+#include "suggest.h"
 
 #ifndef KERNEL_DATADIR
 #define KERNEL_DATADIR "/usr/local/share/imfilter/kernels"
@@ -20,14 +23,50 @@
 
 /*
  * The library is searched in each directory of $IMFILTER_KERNEL_PATH
- * (colon-separated, empty entries skipped), then ./kernels (a source tree),
- * then the installed KERNEL_DATADIR; the first file of a name wins.
+ * (colon-separated, empty entries skipped), so a user's own kernels come
+ * first and may stand in for a library one; then in "kernels" beside the
+ * running program (the build tree: ./imfilter and ./kernels); then in the
+ * installed KERNEL_DATADIR.  The first file of a name wins.  Nothing
+ * depends on the current directory.
  */
 struct dirs {
 	char *env;           /* a copy of $IMFILTER_KERNEL_PATH, cut at colons */
 	char *next;          /* the unread rest of env */
-	int stage;           /* 0: env, then ./kernels; 1: KERNEL_DATADIR; 2: done */
+	int stage;           /* 0: env; 1: beside the program; 2: KERNEL_DATADIR; 3: done */
+	char exe[PATH_MAX];  /* DIR/kernels for the program's DIR, or "" */
 };
+
+static const char *argv0_hint;
+
+void kern_library_argv0(const char *argv0)
+{
+	argv0_hint = argv0;
+}
+
+/*
+ * exe_kernels names the kernels directory beside the running program:
+ * /proc/self/exe where there is one, else argv[0] when it holds a path
+ * (relative to the current directory, which the program does not change).
+ * A program found through $PATH without /proc is left to KERNEL_DATADIR.
+ */
+static void exe_kernels(char *buf, size_t size)
+{
+	char path[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+
+	buf[0] = '\0';
+	if (n > 0)
+		path[n] = '\0';
+	else if (argv0_hint == NULL || strchr(argv0_hint, '/') == NULL ||
+		 (size_t)snprintf(path, sizeof path, "%s", argv0_hint) >= sizeof path)
+		return;
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	if ((size_t)snprintf(buf, size, "%s/kernels", path) >= size)
+		buf[0] = '\0';
+}
 
 static int dirs_init(struct dirs *d, struct err *err)
 {
@@ -38,6 +77,7 @@ static int dirs_init(struct dirs *d, struct err *err)
 	if (env != NULL && (d->env = strdup(env)) == NULL)
 		return err_oom(err, "IMFILTER_KERNEL_PATH");
 	d->next = d->env;
+	exe_kernels(d->exe, sizeof d->exe);
 	return 0;
 }
 
@@ -57,22 +97,38 @@ static const char *dirs_next(struct dirs *d)
 		if (dir[0] != '\0')
 			return dir;
 	}
-	switch (d->stage) {
-	case 0:
+	if (d->stage == 0) {
 		d->stage = 1;
-		return "kernels";
-	case 1:
+		if (d->exe[0] != '\0' && strcmp(d->exe, KERNEL_DATADIR) != 0)
+			return d->exe;
+	}
+	if (d->stage == 1) {
 		d->stage = 2;
 		return KERNEL_DATADIR;
-	default:
-		return NULL;
 	}
+	d->stage = 3;
+	return NULL;
 }
 
 static void dirs_free(struct dirs *d)
 {
 	free(d->env);
 	d->env = d->next = NULL;
+}
+
+/* looked_in lists the directories searched, "a, b, c", cut to fit size. */
+static void looked_in(char *buf, size_t size, struct err *err)
+{
+	struct dirs d;
+	const char *dir;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (dirs_init(&d, err))
+		return;
+	while ((dir = dirs_next(&d)) != NULL && len < size)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", dir);
+	dirs_free(&d);
 }
 
 /* join returns the malloc'ed path DIR/NAME.kernel, or NULL when out of memory. */
@@ -96,6 +152,8 @@ static int is_regular(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+static int unknown_kernel(const char *name, struct err *err);
+
 /* find_library loads NAME.kernel from the first directory that has it. */
 static int find_library(const char *name, struct kernel *k, struct err *err)
 {
@@ -115,10 +173,7 @@ static int find_library(const char *name, struct kernel *k, struct err *err)
 		free(path);
 	}
 	dirs_free(&d);
-	if (rc == 1)
-		return err_set(err, ERR_USAGE, "unknown kernel \"%s\" "
-			       "(see --list-kernels)", name);
-	return rc;
+	return rc == 1 ? unknown_kernel(name, err) : rc;
 }
 
 /* ---- Generators ---------------------------------------------------------- */
@@ -270,6 +325,27 @@ static int dog(const char *spec, const char *arg, struct kernel *k,
 	return kern_gen_dog(v[0], v[1], k, err);
 }
 
+/* The generators' names, for "did you mean". */
+static const char *const generators[] = { "gaussian", "box", "unsharp", "log", "dog" };
+
+/* unknown_generator answers NAME:ARGS with the generator NAME was likely meant to be. */
+static int unknown_generator(const char *spec, struct err *err)
+{
+	size_t n = (size_t)(strchr(spec, ':') - spec), i;
+	struct suggest sg;
+	char q[64];
+
+	kern_quote(q, sizeof q, spec, n);
+	suggest_init(&sg, spec, n);
+	for (i = 0; i < sizeof generators / sizeof generators[0]; i++)
+		suggest_offer(&sg, generators[i]);
+	if (sg.best != NULL)
+		return err_set(err, ERR_USAGE, "unknown generator %s; did you mean %s%s?",
+			       q, sg.best, spec + n);
+	return err_set(err, ERR_USAGE, "unknown generator %s (generators: gaussian:SIGMA[,SIZE], "
+		       "box:N or box:WxH, unsharp:SIGMA[,AMOUNT], log:SIGMA, dog:SIGMA1,SIGMA2)", q);
+}
+
 /* ---- Resolving a spec ---------------------------------------------------- */
 
 static int starts_with(const char *s, const char *prefix)
@@ -316,9 +392,10 @@ int kern_resolve(const char *spec, struct kernel *k, struct err *err)
 		return err_set(err, ERR_USAGE, "%s needs parameters: "
 			       "gaussian:SIGMA[,SIZE], box:N or box:WxH, log:SIGMA, "
 			       "dog:SIGMA1,SIGMA2", q);
+	if (strchr(spec, ':') != NULL)
+		return unknown_generator(spec, err);
 	if (!kern_valid_name(spec, strlen(spec)))
-		return err_set(err, ERR_USAGE, "unknown kernel %s "
-			       "(see --list-kernels)", q);
+		return unknown_kernel(spec, err);
 	return find_library(spec, k, err);
 }
 
@@ -442,6 +519,12 @@ int kern_list(FILE *out, struct err *err)
 	while (rc == 0 && (dir = dirs_next(&d)) != NULL)
 		rc = scan_dir(&list, dir, err);
 	dirs_free(&d);
+	if (rc == 0 && list.n == 0) {
+		char where[400];
+
+		looked_in(where, sizeof where, err);
+		rc = err_set(err, ERR_NOINPUT, "no kernel library found (looked in %s)", where);
+	}
 	if (list.n > 0)
 		qsort(list.e, list.n, sizeof *list.e, by_name);
 	for (i = 0; rc == 0 && i < list.n; i++)
@@ -452,4 +535,41 @@ int kern_list(FILE *out, struct err *err)
 	if (rc == 0 && ferror(out))
 		rc = err_set(err, ERR_IO, "kernel list: write error");
 	return rc;
+}
+
+/*
+ * unknown_kernel says that name is in no library directory: the library
+ * name nearest to it, if one is near, and the directories searched.
+ */
+static int unknown_kernel(const char *name, struct err *err)
+{
+	struct entries list = { NULL, 0, 0, 0 };
+	struct suggest sg;
+	struct dirs d;
+	struct err scan;
+	const char *dir;
+	char q[64], best[80] = "", where[400];
+	size_t i;
+
+	err_clear(&scan);
+	if (dirs_init(&d, err))
+		return -1;
+	while ((dir = dirs_next(&d)) != NULL && scan_dir(&list, dir, &scan) == 0)
+		;
+	dirs_free(&d);
+	suggest_init(&sg, name, strlen(name));
+	for (i = 0; i < list.n; i++)
+		suggest_offer(&sg, list.e[i].name);
+	if (sg.best != NULL)
+		snprintf(best, sizeof best, "; did you mean \"%s\"?", sg.best);
+	for (i = 0; i < list.n; i++)
+		free(list.e[i].path);
+	free(list.e);
+	looked_in(where, sizeof where, err);
+	kern_quote(q, sizeof q, name, strlen(name));
+	if (list.n == 0)
+		return err_set(err, ERR_USAGE, "unknown kernel %s: no kernel library found "
+			       "(looked in %s)", q, where);
+	return err_set(err, ERR_USAGE, "unknown kernel %s%s (looked in %s; see --list-kernels)",
+		       q, best, where);
 }
