@@ -19,8 +19,10 @@ DEB_BUILD = make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev \
             libfftw3-dev libopenblas-dev
 DEB_TEST  = python3 python3-numpy python3-scipy python3-torch valgrind groff-base \
             clang libclang-rt-14-dev llvm time \
-            libjpeg-turbo-progs imagemagick parallel locales
-# The peers make bench compares with (make bench-deps; not needed by make check).
+            libjpeg-turbo-progs imagemagick parallel locales \
+            python3-opencv libvips-tools octave octave-image
+# The peers make bench compares with (make bench-deps); make check's --like
+# tests run them too, so DEB_TEST has them as well.
 DEB_BENCH = python3-opencv libvips-tools
 
 # The sanitizer build (make check-sanitize) and the fuzz targets (make fuzz)
@@ -46,14 +48,16 @@ TEST_OK := $(shell $(PYTHON) -c 'import numpy, scipy' 2>/dev/null && \
                 >/dev/null 2>&1 && \
              test -x /usr/bin/time && command -v djpeg >/dev/null && \
              test -x /usr/bin/convert && command -v parallel >/dev/null && \
-             test -f /usr/share/i18n/locales/de_DE && echo yes)
+             test -f /usr/share/i18n/locales/de_DE && \
+             $(PYTHON) -c 'import cv2' 2>/dev/null && command -v vips >/dev/null && \
+             ls -d /usr/share/octave/packages/image-* >/dev/null 2>&1 && echo yes)
 TEST_GOALS = check check-sanitize fuzz fuzz-build
 ifneq ($(filter $(TEST_GOALS),$(MAKECMDGOALS)),)
 DEPS_OK   := $(if $(BUILD_OK),$(TEST_OK))
 DEPS_GOAL  = deps
 DEPS_WHAT  = a library or a test tool (python3-scipy, python3-torch, valgrind, groff, \
              clang with libFuzzer, llvm-symbolizer, /usr/bin/time, djpeg, convert, \
-             parallel or locales)
+             parallel, locales, python3-opencv, vips or octave-image)
 else
 DEPS_OK   := $(BUILD_OK)
 DEPS_GOAL  = build-deps

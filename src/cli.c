@@ -74,6 +74,7 @@ struct cli {
 	const char *target;          /* -o DIR or template: batch mode */
 	const char *suffix;
 	int in_place;                /* --in-place: an output may be its own input */
+	int anchor_before;           /* --like matlab|torch: even kernels anchored before the middle */
 	char **files;                /* batch inputs */
 	int nfiles;
 };
@@ -196,6 +197,60 @@ static int set_quiet(struct cli *cli, const char *a) { (void)a; cli->progress = 
 static int set_damaged(struct cli *cli, const char *a) { (void)a; cli->accept_damaged = 1; return 0; }
 static int set_correlate(struct cli *cli, const char *a) { (void)a; cli->job.correlate = 1; return 0; }
 static int set_transpose(struct cli *cli, const char *a) { (void)a; cli->job.transpose = 1; return 0; }
+
+/*
+ * --like PEER: the conventions of the call people port from, each checked
+ * against the peer itself by tests/like.py.  anchor_before: an even
+ * kernel's anchor is floor((k - 1) / 2), left of the middle, rather than
+ * floor(k / 2) (MATLAB's imfilter centre floor((k + 1) / 2), 1-based; a
+ * padding of k - 1 in all, (k - 1) // 2 before, in PyTorch's 'same').
+ * Options after --like override it, as any later option does.
+ */
+static const struct like {
+	const char *name;
+	const char *call;         /* for the error line */
+	int correlate;
+	enum border_mode border;
+	int anchor_before;
+} likes[] = {
+	{ "matlab", "imfilter(A, h)", 1, BORDER_CONST, 1 },
+	{ "opencv", "cv2.filter2D", 1, BORDER_MIRROR, 0 },
+	{ "scipy", "scipy.ndimage.convolve", 0, BORDER_REFLECT, 0 },
+	{ "torch", "conv2d(padding='same')", 1, BORDER_CONST, 1 },
+	{ "vips", "vips conv", 1, BORDER_CLAMP, 0 },
+};
+
+static int set_like(struct cli *cli, const char *a)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof likes / sizeof likes[0]; i++)
+		if (strcmp(a, likes[i].name) == 0) {
+			cli->job.correlate = likes[i].correlate;
+			memset(&cli->job.border, 0, sizeof cli->job.border);
+			cli->job.border.mode = likes[i].border;
+			cli->anchor_before = likes[i].anchor_before;
+			return 0;
+		}
+	return usage_error("--like %s: expected matlab, opencv, scipy, torch or vips", a);
+}
+
+/* --output-size WxH: the transpose's output size, PyTorch's output_size. */
+static int set_output_size(struct cli *cli, const char *a)
+{
+	const char *x = strchr(a, 'x');
+	char buf[32];
+	size_t n = x != NULL ? (size_t)(x - a) : 0;
+
+	if (x == NULL || n >= sizeof buf)
+		return usage_error("--output-size %s: expected WxH, e.g. 9x9", a);
+	memcpy(buf, a, n);
+	buf[n] = '\0';
+	if (parse_int(buf, 1, PLANE_MAX_SIDE, &cli->job.out_size[0]) ||
+	    parse_int(x + 1, 1, PLANE_MAX_SIDE, &cli->job.out_size[1]))
+		return usage_error("--output-size %s: expected WxH, each 1 to %d", a, PLANE_MAX_SIDE);
+	return 0;
+}
 static int set_verbose(struct cli *cli, const char *a) { (void)a; cli->verbose = 1; return 0; }
 static int set_explain(struct cli *cli, const char *a) { (void)a; cli->job.explain = stderr; return 0; }
 static int set_linear(struct cli *cli, const char *a) { (void)a; cli->linear = 1; return 0; }
@@ -378,8 +433,9 @@ static const struct cli_opt {
 	int (*set)(struct cli *cli, const char *arg);
 	const char *heading;      /* printed above this option in --help */
 } cli_opts[] = {
-	{ "kernel", 1, 'k', "SPEC", "kernel file, library name, generator (gaussian:S[,N], box:N) "
-	  "or inline 'WxH: v v ...'; repeat to chain", set_kernel, NULL },
+	{ "kernel", 1, 'k', "SPEC", "kernel file, library name, generator (gaussian:S[,N], box:N, "
+	  "unsharp:S[,AMOUNT], log:S, dog:S1,S2) or inline 'WxH: v v ...'; repeat to chain",
+	  set_kernel, NULL },
 	{ "output", 1, 'o', "OUT", "the output: a FILE for one input; a DIR/ or a template "
 	  "like %d/%n.sharp.%e for many", set_output, NULL },
 	{ "border", 1, 'b', "MODE", "zero, const=V, clamp, reflect (default), mirror, wrap", set_border, NULL },
@@ -396,6 +452,8 @@ static const struct cli_opt {
 
 	{ "correlate", 0, 0, NULL, "slide the kernel unflipped (correlation)", set_correlate,
 	  "Filtering:" },
+	{ "like", 1, 0, "PEER", "matlab, opencv, scipy, torch or vips: that peer's correlation, "
+	  "even-kernel anchor and border; later options override", set_like, NULL },
 	{ "scale", 1, 0, "S", "divide every sum by S, or by the kernel's sum with 'auto'", set_scale, NULL },
 	{ "bias", 1, 0, "B", "add B to every result (0..1 range)", set_bias, NULL },
 	{ "channels", 1, 'c', "LIST", "filter only these channels (r,g,b,a, y; e.g. rgb); copy the rest",
@@ -409,6 +467,8 @@ static const struct cli_opt {
 	{ "dilation", 1, 0, "D[,DY]", "spread the kernel's taps D columns (DY rows) apart", set_dilation, NULL },
 	{ "transpose", 0, 0, NULL, "apply the transposed (adjoint) convolution; with --stride S "
 	  "it upsamples S times", set_transpose, NULL },
+	{ "output-size", 1, 0, "WxH", "--transpose to this size (PyTorch's output_size), e.g. "
+	  "9x9 from a 5x5 image at stride 2", set_output_size, NULL },
 	{ "deconvolve", 1, 0, "M", "divide the kernel out: wiener[:NSR] (0.01) or rl[:ITERATIONS] (30)",
 	  set_deconvolve, NULL },
 	{ "engine", 1, 'e', "NAME", NULL, set_engine, NULL },
@@ -741,6 +801,9 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->action != ACT_FILTER)
 		return -1;
+	if (cli->job.out_size[0] > 0 && !cli->job.transpose)
+		return usage_error("--output-size %dx%d: only with --transpose", cli->job.out_size[0],
+				   cli->job.out_size[1]);
 	return operands(cli, argc, argv, optind);
 }
 
@@ -1172,6 +1235,8 @@ int cli_main(int argc, char **argv)
 			kern_set_scale(&kernels[i], cli.scale, cli.scale_auto);
 		if (cli.bias_set)
 			kern_set_bias(&kernels[i], cli.bias);
+		if (cli.anchor_before)
+			kern_anchor_before(&kernels[i]);
 		kp[i] = &kernels[i];
 	}
 	if (cli.wisdom == NULL && (env = getenv("IMFILTER_FFT_WISDOM")) != NULL && *env != '\0')

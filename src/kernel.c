@@ -167,6 +167,14 @@ void kern_set_bias(struct kernel *k, double bias)
 		k->biases[b] = bias;
 }
 
+void kern_anchor_before(struct kernel *k)
+{
+	if (k->ox == k->w / 2)
+		k->ox = (k->w - 1) / 2;
+	if (k->oy == k->h / 2)
+		k->oy = (k->h - 1) / 2;
+}
+
 /* ---- Rank ---------------------------------------------------------------- */
 
 /*

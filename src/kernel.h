@@ -166,6 +166,14 @@ void kern_set_scale(struct kernel *k, double scale, int autoscale);
 /* kern_set_bias sets the bias, every kernel's for a cross-channel kernel. */
 void kern_set_bias(struct kernel *k, double bias);
 
+/*
+ * kern_anchor_before moves a default origin (floor(w/2), floor(h/2)) of an
+ * even side to floor((w - 1)/2), floor((h - 1)/2): the anchor MATLAB's
+ * imfilter and PyTorch's padding='same' use (--like matlab, torch).  Odd
+ * sides and origins given otherwise keep theirs.
+ */
+void kern_anchor_before(struct kernel *k);
+
 /* ---- Shared by kernel.c, kernel_gen.c and kernel_spec.c only. ---- */
 
 /*
