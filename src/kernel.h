@@ -1,4 +1,9 @@
-/* kernel.h: convolution kernels and banks: parsing, generators, properties. */
+/*
+ * kernel.h: convolution kernels and banks, the public surface of
+ * kernel.c (life), kernel_lex.c (numbers, names), kernel_file.c (files),
+ * kernel_gen.c (generators), kernel_spec.c (-k SPEC, inline matrices,
+ * the library) and kernel_props.c (sums, rank, --show-kernel).
+ */
 #ifndef IMF_KERNEL_H
 #define IMF_KERNEL_H
 
@@ -104,6 +109,13 @@ int kern_gen_log(double sigma, struct kernel *k, struct err *err);
 int kern_gen_dog(double s1, double s2, struct kernel *k, struct err *err);
 
 /*
+ * kern_gen_spec builds the kernel of a generator spec, "gaussian:...",
+ * "box:...", "unsharp:...", "log:..." or "dog:...".  Returns 0, -1 with a
+ * message naming the spec and its usage, or 1 when spec names none of them.
+ */
+int kern_gen_spec(const char *spec, struct kernel *k, struct err *err);
+
+/*
  * kern_resolve turns a -k SPEC into a kernel: an inline matrix, a generator
  * ("gaussian:SIGMA[,SIZE]", "box:N", "box:WxH", "unsharp:SIGMA[,AMOUNT[,0]]",
  * "log:SIGMA", "dog:SIGMA1,SIGMA2"), a path to a kernel file,
@@ -174,7 +186,21 @@ void kern_set_bias(struct kernel *k, double bias);
  */
 void kern_anchor_before(struct kernel *k);
 
-/* ---- Shared by kernel.c, kernel_gen.c and kernel_spec.c only. ---- */
+/* ---- Shared by the kernel*.c files only. ---- */
+
+/* kern_matrix is matrix b's first weight. */
+static inline const double *kern_matrix(const struct kernel *k, int b)
+{
+	return k->m + (size_t)b * k->h * k->w;
+}
+
+/*
+ * kern_sum_is_zero treats a sum that is rounding noise against the
+ * weights' magnitudes as 0; kern_auto_scale is what "scale auto" means:
+ * the sum of m[0..count), or 1 when it is 0.
+ */
+int kern_sum_is_zero(const double *m, size_t count);
+double kern_auto_scale(const double *m, size_t count);
 
 /*
  * kern_alloc zeroes *k and allocates n zeroed w x h matrices with scale 1,

@@ -1,10 +1,11 @@
 /*
  * kernel_gen.c: generators that build a struct kernel: gaussian, box,
  * unsharp (ImageMagick's -unsharp as one kernel), log (Laplacian of
- * Gaussian) and dog (difference of Gaussians).
+ * Gaussian) and dog (difference of Gaussians), and their specs' parsing.
  */
 #include "kernel.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,4 +302,175 @@ int kern_gen_dog(double s1, double s2, struct kernel *k, struct err *err)
 	snprintf(k->desc, sizeof k->desc, "Difference of Gaussians, sigma %g minus "
 		 "sigma %g, %dx%d, sum 0", s1, s2, size, size);
 	return 0;
+}
+
+/* ---- Parsing a generator spec ------------------------------------------- */
+
+/* whole parses all of s[0..len) as a decimal integer from 1 to max, or -1. */
+static long whole(const char *s, size_t len, long max)
+{
+	char buf[16], *end;
+	size_t i;
+	long v;
+
+	if (len == 0 || len >= sizeof buf)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno != 0 || end != buf + len || v < 1 || v > max)
+		return -1;
+	return v;
+}
+
+/* gaussian parses "SIGMA[,SIZE]", the part of "gaussian:SIGMA[,SIZE]". */
+static int gaussian(const char *spec, const char *arg, struct kernel *k,
+		    struct err *err)
+{
+	const char *comma = strchr(arg, ',');
+	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+	char q[64], why[160];
+	double sigma;
+	long size = 0;
+
+	kern_quote(q, sizeof q, spec, strlen(spec));
+	if (kern_number(arg, n, &sigma, why, sizeof why))
+		return err_set(err, ERR_DATA, "%s: sigma: %s (expected "
+			       "gaussian:SIGMA[,SIZE])", q, why);
+	if (!(sigma > 0))
+		return err_set(err, ERR_DATA, "%s: sigma must be greater than 0", q);
+	if (comma && (size = whole(comma + 1, strlen(comma + 1), KERN_MAX_SIDE)) < 0)
+		return err_set(err, ERR_DATA, "%s: size must be an integer from 1 "
+			       "to %d (expected gaussian:SIGMA[,SIZE])", q,
+			       KERN_MAX_SIDE);
+	return kern_gen_gaussian(sigma, (int)size, k, err);
+}
+
+/* box parses "N" or "WxH", the part of "box:N" or "box:WxH". */
+static int box(const char *spec, const char *arg, struct kernel *k,
+	       struct err *err)
+{
+	const char *x = strchr(arg, 'x');
+	long w, h;
+	char q[64];
+
+	if (x != NULL) {
+		w = whole(arg, (size_t)(x - arg), KERN_MAX_SIDE);
+		h = whole(x + 1, strlen(x + 1), KERN_MAX_SIDE);
+	} else {
+		w = h = whole(arg, strlen(arg), KERN_MAX_SIDE);
+	}
+	if (w < 0 || h < 0) {
+		kern_quote(q, sizeof q, spec, strlen(spec));
+		return err_set(err, ERR_DATA, "%s: expected box:N or box:WxH with "
+			       "sides from 1 to %d", q, KERN_MAX_SIDE);
+	}
+	return kern_gen_box((int)w, (int)h, k, err);
+}
+
+/*
+ * numbers parses arg, "V[,V...]", into v[0..max), each a number greater
+ * than 0 (or at least 0 from index nonneg on).  It returns how many, or -1
+ * with a message naming spec and its usage.
+ */
+static int numbers(const char *spec, const char *arg, const char *usage, double *v,
+		   int min, int max, int nonneg, struct err *err)
+{
+	const char *p = arg, *comma;
+	char q[64], why[160];
+	size_t n;
+	int count = 0;
+
+	kern_quote(q, sizeof q, spec, strlen(spec));
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma ? (size_t)(comma - p) : strlen(p);
+		if (count == max)
+			return err_set(err, ERR_DATA, "%s: too many numbers (expected %s)",
+				       q, usage);
+		if (kern_number(p, n, &v[count], why, sizeof why))
+			return err_set(err, ERR_DATA, "%s: %s (expected %s)", q, why, usage);
+		if (count < nonneg ? !(v[count] > 0) : !(v[count] >= 0))
+			return err_set(err, ERR_DATA, "%s: %s must be %s 0 (expected %s)",
+				       q, count < nonneg ? "sigma" : "each number",
+				       count < nonneg ? "greater than" : "at least", usage);
+		count++;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	if (count < min)
+		return err_set(err, ERR_DATA, "%s: too few numbers (expected %s)", q, usage);
+	return count;
+}
+
+/*
+ * unsharp parses "SIGMA[,AMOUNT[,THRESHOLD]]" with ImageMagick's meaning
+ * (-unsharp 0xSIGMA+AMOUNT+THRESHOLD; amount 1 when not given).  A
+ * threshold leaves pixels whose difference from the blur is under it
+ * unchanged, which no kernel can do, so only 0 is taken.
+ */
+static int unsharp(const char *spec, const char *arg, struct kernel *k,
+		   struct err *err)
+{
+	static const char usage[] = "unsharp:SIGMA[,AMOUNT[,THRESHOLD]]";
+	double v[3] = { 0, 1, 0 };
+	char q[64];
+	int n = numbers(spec, arg, usage, v, 1, 3, 1, err);
+
+	if (n < 0)
+		return -1;
+	if (v[2] != 0) {
+		kern_quote(q, sizeof q, spec, strlen(spec));
+		return err_set(err, ERR_DATA, "%s: a threshold is not linear, so no "
+			       "kernel applies it; give 0 or leave it out (ImageMagick's "
+			       "-unsharp 0x%g+%g+0)", q, v[0], v[1]);
+	}
+	return kern_gen_unsharp(v[0], v[1], k, err);
+}
+
+static int log_gen(const char *spec, const char *arg, struct kernel *k,
+		   struct err *err)
+{
+	double v[1];
+
+	if (numbers(spec, arg, "log:SIGMA", v, 1, 1, 1, err) < 0)
+		return -1;
+	return kern_gen_log(v[0], k, err);
+}
+
+static int dog(const char *spec, const char *arg, struct kernel *k,
+	       struct err *err)
+{
+	double v[2];
+
+	if (numbers(spec, arg, "dog:SIGMA1,SIGMA2", v, 2, 2, 2, err) < 0)
+		return -1;
+	return kern_gen_dog(v[0], v[1], k, err);
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int kern_gen_spec(const char *spec, struct kernel *k, struct err *err)
+{
+	static const struct {
+		const char *prefix;
+		int (*parse)(const char *spec, const char *arg, struct kernel *k, struct err *err);
+	} gens[] = {
+		{ "gaussian:", gaussian }, { "box:", box }, { "unsharp:", unsharp },
+		{ "log:", log_gen }, { "dog:", dog },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof gens / sizeof gens[0]; i++)
+		if (starts_with(spec, gens[i].prefix))
+			return gens[i].parse(spec, spec + strlen(gens[i].prefix), k, err);
+	return 1;
 }

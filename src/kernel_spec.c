@@ -1,11 +1,13 @@
 /*
  * kernel_spec.c: resolves a -k SPEC (inline matrix, generator, file path or
- * library name) and lists the kernel library.
+ * library name), parses inline matrices, and lists the kernel library.
  */
 #include "kernel.h"
+#include "kernel_lex.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,114 @@
 #ifndef KERNEL_DATADIR
 #define KERNEL_DATADIR "/usr/local/share/imfilter/kernels"
 #endif
+
+/* ---- Inline matrices ----------------------------------------------------- */
+
+/* digits returns how many ASCII digits s starts with. */
+static size_t digits(const char *s)
+{
+	size_t n = 0;
+
+	while (klex_is_digit(s[n]))
+		n++;
+	return n;
+}
+
+size_t kern_is_inline(const char *spec)
+{
+	size_t i = 0, d;
+
+	if ((d = digits(spec)) == 0 || spec[d] != 'x')
+		return 0;
+	i = d + 1;
+	if ((d = digits(spec + i)) == 0)
+		return 0;
+	i += d;
+	if (spec[i] == '+') {
+		if ((d = digits(spec + i + 1)) == 0 || spec[i + 1 + d] != '+')
+			return 0;
+		i += 1 + d + 1;
+		if ((d = digits(spec + i)) == 0)
+			return 0;
+		i += d;
+	}
+	return spec[i] == ':' ? i + 1 : 0;
+}
+
+/* inline_int reads the digits at *s (kern_is_inline checked them), capped. */
+static long inline_int(const char **s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(*s, &end, 10);
+	*s = end + 1;    /* past the 'x', '+' or ':' */
+	return errno == ERANGE || v > INT_MAX ? INT_MAX : v;
+}
+
+int kern_parse_inline(const char *spec, struct kernel *k, struct err *err)
+{
+	char q[64], why[160];
+	const char *s = spec;
+	long w, h, x = -1, y = -1;
+	size_t pre = kern_is_inline(spec), total;
+	struct line ln;
+	struct tok t;
+	int count = 0;
+	double v;
+
+	memset(k, 0, sizeof *k);
+	kern_quote(q, sizeof q, spec, strlen(spec));
+	if (pre == 0)
+		return err_set(err, ERR_USAGE, "%s: not an inline matrix "
+			       "(expected \"WxH: v v ...\")", q);
+	w = inline_int(&s);
+	h = inline_int(&s);
+	if (memchr(spec, '+', pre)) {
+		x = inline_int(&s);
+		y = inline_int(&s);
+	}
+	if (w < 1 || h < 1 || w > KERN_MAX_SIDE || h > KERN_MAX_SIDE)
+		return err_set(err, ERR_DATA, "%s: width and height must be "
+			       "from 1 to %d", q, KERN_MAX_SIDE);
+	if (w * h > KERN_MAX_ELEMS)
+		return err_set(err, ERR_DATA, "%s: more than %ld weights",
+			       q, (long)KERN_MAX_ELEMS);
+	if (x >= w || y >= h)
+		return err_set(err, ERR_DATA, "%s: origin %ld,%ld is outside the "
+			       "%ldx%ld matrix", q, x, y, w, h);
+	if (kern_alloc(k, (int)w, (int)h, 1, err))
+		return -1;
+	total = (size_t)w * (size_t)h;
+	memset(&ln, 0, sizeof ln);
+	ln.s = spec + pre;
+	ln.len = strlen(ln.s);
+	ln.nl_is_space = 1;
+	while (klex_tok_next(&ln, &t)) {
+		if ((size_t)count == total) {
+			count += klex_count_rest(&ln);
+			break;
+		}
+		if (kern_number(t.s, t.len, &v, why, sizeof why)) {
+			kern_free(k);
+			return err_set(err, ERR_DATA, "%s: value %d: %s", q, count + 1, why);
+		}
+		k->m[count++] = v;
+	}
+	if ((size_t)count != total) {
+		kern_free(k);
+		return err_set(err, ERR_DATA, "%s: %d value%s, expected %zu",
+			       q, count, count == 1 ? "" : "s", total);
+	}
+	if (x >= 0) {
+		k->ox = (int)x;
+		k->oy = (int)y;
+	}
+	strcpy(k->name, "inline");
+	snprintf(k->desc, sizeof k->desc, "Inline %ldx%ld matrix", w, h);
+	return 0;
+}
 
 /* ---- The library's directories ------------------------------------------- */
 
@@ -178,153 +288,6 @@ static int find_library(const char *name, struct kernel *k, struct err *err)
 
 /* ---- Generators ---------------------------------------------------------- */
 
-/* whole parses all of s[0..len) as a decimal integer from 1 to max, or -1. */
-static long whole(const char *s, size_t len, long max)
-{
-	char buf[16], *end;
-	size_t i;
-	long v;
-
-	if (len == 0 || len >= sizeof buf)
-		return -1;
-	for (i = 0; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	errno = 0;
-	v = strtol(buf, &end, 10);
-	if (errno != 0 || end != buf + len || v < 1 || v > max)
-		return -1;
-	return v;
-}
-
-/* gaussian parses "SIGMA[,SIZE]", the part of "gaussian:SIGMA[,SIZE]". */
-static int gaussian(const char *spec, const char *arg, struct kernel *k,
-		    struct err *err)
-{
-	const char *comma = strchr(arg, ',');
-	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
-	char q[64], why[160];
-	double sigma;
-	long size = 0;
-
-	kern_quote(q, sizeof q, spec, strlen(spec));
-	if (kern_number(arg, n, &sigma, why, sizeof why))
-		return err_set(err, ERR_DATA, "%s: sigma: %s (expected "
-			       "gaussian:SIGMA[,SIZE])", q, why);
-	if (!(sigma > 0))
-		return err_set(err, ERR_DATA, "%s: sigma must be greater than 0", q);
-	if (comma && (size = whole(comma + 1, strlen(comma + 1), KERN_MAX_SIDE)) < 0)
-		return err_set(err, ERR_DATA, "%s: size must be an integer from 1 "
-			       "to %d (expected gaussian:SIGMA[,SIZE])", q,
-			       KERN_MAX_SIDE);
-	return kern_gen_gaussian(sigma, (int)size, k, err);
-}
-
-/* box parses "N" or "WxH", the part of "box:N" or "box:WxH". */
-static int box(const char *spec, const char *arg, struct kernel *k,
-	       struct err *err)
-{
-	const char *x = strchr(arg, 'x');
-	long w, h;
-	char q[64];
-
-	if (x != NULL) {
-		w = whole(arg, (size_t)(x - arg), KERN_MAX_SIDE);
-		h = whole(x + 1, strlen(x + 1), KERN_MAX_SIDE);
-	} else {
-		w = h = whole(arg, strlen(arg), KERN_MAX_SIDE);
-	}
-	if (w < 0 || h < 0) {
-		kern_quote(q, sizeof q, spec, strlen(spec));
-		return err_set(err, ERR_DATA, "%s: expected box:N or box:WxH with "
-			       "sides from 1 to %d", q, KERN_MAX_SIDE);
-	}
-	return kern_gen_box((int)w, (int)h, k, err);
-}
-
-/*
- * numbers parses arg, "V[,V...]", into v[0..max), each a number greater
- * than 0 (or at least 0 from index nonneg on).  It returns how many, or -1
- * with a message naming spec and its usage.
- */
-static int numbers(const char *spec, const char *arg, const char *usage, double *v,
-		   int min, int max, int nonneg, struct err *err)
-{
-	const char *p = arg, *comma;
-	char q[64], why[160];
-	size_t n;
-	int count = 0;
-
-	kern_quote(q, sizeof q, spec, strlen(spec));
-	for (;;) {
-		comma = strchr(p, ',');
-		n = comma ? (size_t)(comma - p) : strlen(p);
-		if (count == max)
-			return err_set(err, ERR_DATA, "%s: too many numbers (expected %s)",
-				       q, usage);
-		if (kern_number(p, n, &v[count], why, sizeof why))
-			return err_set(err, ERR_DATA, "%s: %s (expected %s)", q, why, usage);
-		if (count < nonneg ? !(v[count] > 0) : !(v[count] >= 0))
-			return err_set(err, ERR_DATA, "%s: %s must be %s 0 (expected %s)",
-				       q, count < nonneg ? "sigma" : "each number",
-				       count < nonneg ? "greater than" : "at least", usage);
-		count++;
-		if (comma == NULL)
-			break;
-		p = comma + 1;
-	}
-	if (count < min)
-		return err_set(err, ERR_DATA, "%s: too few numbers (expected %s)", q, usage);
-	return count;
-}
-
-/*
- * unsharp parses "SIGMA[,AMOUNT[,THRESHOLD]]" with ImageMagick's meaning
- * (-unsharp 0xSIGMA+AMOUNT+THRESHOLD; amount 1 when not given).  A
- * threshold leaves pixels whose difference from the blur is under it
- * unchanged, which no kernel can do, so only 0 is taken.
- */
-static int unsharp(const char *spec, const char *arg, struct kernel *k,
-		   struct err *err)
-{
-	static const char usage[] = "unsharp:SIGMA[,AMOUNT[,THRESHOLD]]";
-	double v[3] = { 0, 1, 0 };
-	char q[64];
-	int n = numbers(spec, arg, usage, v, 1, 3, 1, err);
-
-	if (n < 0)
-		return -1;
-	if (v[2] != 0) {
-		kern_quote(q, sizeof q, spec, strlen(spec));
-		return err_set(err, ERR_DATA, "%s: a threshold is not linear, so no "
-			       "kernel applies it; give 0 or leave it out (ImageMagick's "
-			       "-unsharp 0x%g+%g+0)", q, v[0], v[1]);
-	}
-	return kern_gen_unsharp(v[0], v[1], k, err);
-}
-
-static int log_gen(const char *spec, const char *arg, struct kernel *k,
-		   struct err *err)
-{
-	double v[1];
-
-	if (numbers(spec, arg, "log:SIGMA", v, 1, 1, 1, err) < 0)
-		return -1;
-	return kern_gen_log(v[0], k, err);
-}
-
-static int dog(const char *spec, const char *arg, struct kernel *k,
-	       struct err *err)
-{
-	double v[2];
-
-	if (numbers(spec, arg, "dog:SIGMA1,SIGMA2", v, 2, 2, 2, err) < 0)
-		return -1;
-	return kern_gen_dog(v[0], v[1], k, err);
-}
-
 /* The generators' names, for "did you mean". */
 static const char *const generators[] = { "gaussian", "box", "unsharp", "log", "dog" };
 
@@ -348,11 +311,6 @@ static int unknown_generator(const char *spec, struct err *err)
 
 /* ---- Resolving a spec ---------------------------------------------------- */
 
-static int starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
@@ -363,22 +321,15 @@ static int ends_with(const char *s, const char *suffix)
 int kern_resolve(const char *spec, struct kernel *k, struct err *err)
 {
 	char q[64];
+	int rc;
 
 	memset(k, 0, sizeof *k);
 	if (spec == NULL || spec[0] == '\0')
 		return err_set(err, ERR_USAGE, "empty kernel spec");
 	if (kern_is_inline(spec))
 		return kern_parse_inline(spec, k, err);
-	if (starts_with(spec, "gaussian:"))
-		return gaussian(spec, spec + strlen("gaussian:"), k, err);
-	if (starts_with(spec, "box:"))
-		return box(spec, spec + strlen("box:"), k, err);
-	if (starts_with(spec, "unsharp:"))
-		return unsharp(spec, spec + strlen("unsharp:"), k, err);
-	if (starts_with(spec, "log:"))
-		return log_gen(spec, spec + strlen("log:"), k, err);
-	if (starts_with(spec, "dog:"))
-		return dog(spec, spec + strlen("dog:"), k, err);
+	if ((rc = kern_gen_spec(spec, k, err)) <= 0)
+		return rc;
 	/*
 	 * A name that ends like a kernel file is meant as a file, so a typo
 	 * there reads "No such file" rather than "unknown kernel".
