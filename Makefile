@@ -91,7 +91,8 @@ SAN_CFLAGS = $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(SAN_FLAGS)
 FUZZ_OBJ = $(filter-out build/fuzz/main.o,$(SRC:src/%.c=build/fuzz/%.o))
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
-.PHONY: FORCE all deps build-deps bench-deps check check-sanitize fuzz fuzz-build demo bench install \
+
+.PHONY: FORCE gallery all deps build-deps bench-deps check check-sanitize fuzz fuzz-build demo bench install \
 	uninstall clean
 
 ifeq ($(DEPS_OK),yes)
@@ -158,6 +159,13 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(wildcard tests/fuzz/*.h) | 
 	$(SAN_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_OBJ) \
 		$(ALL_LDFLAGS) $(LIBS)
 
+# make gallery: docs/gallery.png, every library kernel and generator family
+# on one sample, made by imfilter and tiled by docs/gallery.py (numpy).
+gallery: imfilter
+	@$(PYTHON) -c 'import numpy' 2>/dev/null || \
+		{ echo "make gallery: needs python3-numpy (make deps installs it)" >&2; exit 1; }
+	@$(PYTHON) docs/gallery.py ./imfilter samples/chelsea.png docs/gallery.png
+
 # make demo: every sample through several kernels into out/.
 demo: imfilter
 	@sh samples/demo.sh out
@@ -203,7 +211,7 @@ else
 # build targets, make deps for the tests), then run the target again in a
 # new make, which looks everything up afresh.  If that make still finds
 # something missing, it stops instead of going round again.
-all check check-sanitize fuzz fuzz-build demo bench install imfilter:
+all check check-sanitize fuzz fuzz-build demo gallery bench install imfilter:
 ifeq ($(DEPS_TRIED),yes)
 	@echo "make: still missing after make $(DEPS_GOAL): $(DEPS_WHAT)" >&2; exit 1
 else
