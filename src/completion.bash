@@ -9,7 +9,7 @@ _imfilter()
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	case $prev in
 	-k|--kernel|--show-kernel)
-		words="$("${COMP_WORDS[0]}" --list-kernels 2>/dev/null | awk '{print $1}') gaussian: box:"
+		words="$("${COMP_WORDS[0]}" --list-kernels 2>/dev/null | awk '{print $1}') gaussian: box: unsharp: log: dog:"
 		COMPREPLY=($(compgen -W "$words" -- "$cur"))
 		compopt -o nospace 2>/dev/null
 		[[ ${#COMPREPLY[@]} -eq 0 ]] && COMPREPLY=($(compgen -f -- "$cur"))
@@ -27,9 +27,11 @@ _imfilter()
 		COMPREPLY=($(compgen -W "8 16" -- "$cur")); return ;;
 	--alpha)
 		COMPREPLY=($(compgen -W "premultiply separate" -- "$cur")); return ;;
+	--like)
+		COMPREPLY=($(compgen -W "matlab opencv scipy torch vips" -- "$cur")); return ;;
 	-o|--output)
 		COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	-q|--quality|-j|--threads|--scale|--bias|--offset|--max-pixels|--suffix|-c|--channels)
+	-q|--quality|-j|--threads|--scale|--bias|--offset|--max-pixels|--suffix|-c|--channels|--output-size)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
