@@ -18,8 +18,13 @@ expect() {
 	"$IMF" "$@" > /dev/null 2> "$T/err"
 	rc=$?
 	name=$(printf '%s' "imfilter $*" | sed "s|$T/||g")
-	if [ "$rc" -eq "$code" ] && { [ -z "$pat" ] && [ ! -s "$T/err" ] ||
-		[ -n "$pat" ] && grep -q -- "$pat" "$T/err" && [ "$(wc -l < "$T/err")" -eq 1 ]; }; then
+	if [ -z "$pat" ]; then
+		[ ! -s "$T/err" ]
+	else
+		grep -q -- "$pat" "$T/err" && [ "$(wc -l < "$T/err")" -eq 1 ]
+	fi
+	ok=$?
+	if [ "$rc" -eq "$code" ] && [ "$ok" -eq 0 ]; then
 		echo "PASS: like: exit $code: $name"
 	else
 		echo "FAIL: like: $name: exit $rc (expected $code): $(cat "$T/err")"
