@@ -684,6 +684,21 @@ static void test_more_generators(void)
 	err_clear(&e);
 	rc = kern_resolve("log:0", &k, &e);
 	check(rc == -1 && strstr(e.msg, "greater than 0"), "log:0 refused", "%s", e.msg);
+
+	/* --like matlab|torch: even sides anchored before the middle, others kept. */
+	err_clear(&e);
+	rc = kern_resolve("4x3: 1 2 3 4 5 6 7 8 9 10 11 12", &k, &e);
+	if (rc == 0)
+		kern_anchor_before(&k);
+	check(rc == 0 && k.ox == 1 && k.oy == 1, "kern_anchor_before: 4x3 origin 2,1 -> 1,1",
+	      "rc %d origin %d,%d", rc, k.ox, k.oy);
+	kern_free(&k);
+	rc = kern_resolve("4x2+3+0: 1 2 3 4 5 6 7 8", &k, &e);
+	if (rc == 0)
+		kern_anchor_before(&k);
+	check(rc == 0 && k.ox == 3 && k.oy == 0, "kern_anchor_before keeps an origin given otherwise",
+	      "rc %d origin %d,%d", rc, k.ox, k.oy);
+	kern_free(&k);
 }
 
 static void test_rank(void)
