@@ -27,7 +27,8 @@ static int parse_one(const char *s, size_t len, enum border_mode *mode, float *v
 	double v;
 
 	if (len >= sizeof buf) {
-		snprintf(why, whysz, "unknown border mode \"%.40s...\"", s);
+		snprintf(why, whysz, "unknown border mode \"%.40s...\" (zero, const=V, clamp, "
+			 "reflect, mirror, wrap; or X,Y per axis)", s);
 		return -1;
 	}
 	memcpy(buf, s, len);
@@ -36,8 +37,7 @@ static int parse_one(const char *s, size_t len, enum border_mode *mode, float *v
 		num = strchr(buf, '=') + 1;
 		v = strtod(num, &end);
 		if (end == num || *end != '\0' || !(v > -1e30 && v < 1e30)) {
-			snprintf(why, whysz, "border %s: expected a number after \"=\", "
-				 "found \"%s\"", buf, num);
+			snprintf(why, whysz, "\"%s\" is not a number (const=V)", num);
 			return -1;
 		}
 		*mode = BORDER_CONST;
@@ -51,7 +51,8 @@ static int parse_one(const char *s, size_t len, enum border_mode *mode, float *v
 			return 0;
 		}
 	}
-	snprintf(why, whysz, "unknown border mode \"%s\"", buf);
+	snprintf(why, whysz, "unknown border mode \"%s\" (zero, const=V, clamp, reflect, "
+		 "mirror, wrap; or X,Y per axis)", buf);
 	return -1;
 }
 
@@ -73,7 +74,7 @@ int border_parse(const char *s, struct border *b, char *why, size_t whysz)
 	    parse_one(comma + 1, strlen(comma + 1), &my, &vy, why, whysz))
 		return -1;
 	if (mx == BORDER_CONST && my == BORDER_CONST && vx != vy) {
-		snprintf(why, whysz, "border %s: the two constants must be equal", s);
+		snprintf(why, whysz, "the two constants must be equal");
 		return -1;
 	}
 	b->mode = mx;

@@ -75,6 +75,7 @@ struct cli {
 	const char *suffix;
 	int in_place;                /* --in-place: an output may be its own input */
 	int anchor_before;           /* --like matlab|torch: even kernels anchored before the middle */
+	int png_level_set;           /* --png-compression given (out.depth, out.quality: nonzero) */
 	char **files;                /* batch inputs */
 	int nfiles;
 };
@@ -298,8 +299,7 @@ static int set_border(struct cli *cli, const char *a)
 	char why[160];
 
 	if (border_parse(a, &cli->job.border, why, sizeof why))
-		return usage_error("%s (zero, const=V, clamp, reflect, mirror, wrap; X,Y per axis)",
-				   why);
+		return usage_error("-b %s: %s", a, why);
 	return 0;
 }
 
@@ -390,6 +390,7 @@ static int set_png_level(struct cli *cli, const char *a)
 		return usage_error("--png-compression %s: expected fast or 0 to 9", a);
 	else
 		cli->out.png_level = IO_PNG_LEVEL(level);
+	cli->png_level_set = 1;
 	return 0;
 }
 
@@ -573,6 +574,18 @@ static void print_help(void)
 
 /* ---- Parsing ------------------------------------------------------------- */
 
+/* stdin_terminal refuses "-" as an input when stdin is a terminal: it would wait silently. */
+static int stdin_terminal(char **inputs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(inputs[i], "-") == 0 && isatty(STDIN_FILENO))
+			return usage_error("'-' reads an image from stdin, which is a terminal; "
+					   "pipe one in (... | imfilter -k SPEC - OUT) or name a file");
+	return -1;
+}
+
 /* is_dir says whether path names an existing directory. */
 static int is_dir(const char *path)
 {
@@ -605,7 +618,8 @@ static int operands(struct cli *cli, int argc, char **argv, int first)
 		cli->input = argv[first];
 		cli->output = cli->target;
 		cli->target = NULL;
-		return cli->suffix != NULL ? usage_error("--suffix needs -o DIR") : -1;
+		return cli->suffix != NULL ? usage_error("--suffix needs -o DIR")
+					   : stdin_terminal(argv + first, 1);
 	}
 	if (cli->target != NULL) {
 		if (n < 1)
@@ -617,7 +631,7 @@ static int operands(struct cli *cli, int argc, char **argv, int first)
 					   cli->target, n);
 		cli->files = argv + first;
 		cli->nfiles = n;
-		return -1;
+		return stdin_terminal(cli->files, n);
 	}
 	if (cli->suffix != NULL)
 		return usage_error("--suffix needs -o DIR");
@@ -625,14 +639,14 @@ static int operands(struct cli *cli, int argc, char **argv, int first)
 		if (n != 1 || cli->nkernels != 1)
 			return usage_error("--emit-matrix FILE takes one -k SPEC and one INPUT (for its size)");
 		cli->input = argv[first];
-		return -1;
+		return stdin_terminal(argv + first, 1);
 	}
 	if (n != 2)
 		return usage_error("%s", n < 2 ? "expected INPUT and OUTPUT"
 					       : "too many arguments (several inputs need -o DIR/)");
 	cli->input = argv[first];
 	cli->output = argv[first + 1];
-	return -1;
+	return stdin_terminal(argv + first, 1);
 }
 
 /* unknown_option says which option was not understood, and the nearest one. */
@@ -974,6 +988,14 @@ static void plane_progress(void *ctx, int done, int total)
 	}
 }
 
+/* grey_name says whether path ends in .pgm: a PGM holds grey only. */
+static int grey_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 4 && strcasecmp(path + n - 4, ".pgm") == 0;
+}
+
 /*
  * filter_file reads input, filters it and writes output; it prints the one
  * error line itself and returns the exit code.
@@ -1031,6 +1053,8 @@ static int filter_file(struct run *r, const char *input, const char *output,
 	color_finish(&im, mask, cli->absval, (float)cli->offset);
 	if (cli->linear && out.format != IO_PFM)
 		color_to_srgb(&im);
+	if (out.format == IO_PNM && grey_name(output))
+		color_to_luma(&im);
 	if (io_write(output, &im, &out, &err) == 0 && cli->wisdom != NULL)
 		fft_wisdom_save(cli->wisdom, &err);
 done:
@@ -1052,6 +1076,30 @@ static int batch_one(void *ctx, int i)
 	 * on the thread count, only the time does.
 	 */
 	return filter_file(r, r->cli->files[i], r->outputs[i], busy > 1 ? threads / busy : threads);
+}
+
+/*
+ * warn_no_effect says, in one line each, which output options no output of
+ * the run can use: formats holds a bit (1 << format) for every output.
+ */
+static void warn_no_effect(const struct cli *cli, unsigned formats)
+{
+	static const char *const names[] = { "", "PNG", "JPEG", "PNM", "PFM" };
+	const char *fmt = "";
+	int f;
+
+	for (f = IO_PNG; f <= IO_PFM; f++)
+		if (formats & (1u << f))
+			fmt = names[f];
+	if (cli->out.depth != 0 && !(formats & (1u << IO_PNG | 1u << IO_PNM)))
+		fprintf(stderr, "imfilter: warning: -d %d has no effect on %s output\n",
+			cli->out.depth, fmt);
+	if (cli->out.quality != 0 && !(formats & 1u << IO_JPEG))
+		fprintf(stderr, "imfilter: warning: -q %d has no effect on %s output (JPEG only)\n",
+			cli->out.quality, fmt);
+	if (cli->png_level_set && !(formats & 1u << IO_PNG))
+		fprintf(stderr, "imfilter: warning: --png-compression has no effect on %s output\n",
+			fmt);
 }
 
 /*
@@ -1145,6 +1193,7 @@ static int batch_outputs(struct cli *cli, char ***outputs)
 	struct inputs in;
 	const char *same;
 	int template = strchr(cli->target, '%') != NULL;
+	unsigned formats = 0;
 	char **out;
 	int i, j, status = 0;
 
@@ -1170,6 +1219,10 @@ static int batch_outputs(struct cli *cli, char ***outputs)
 						     cli->files[j], cli->files[i], out[i]);
 	}
 	inputs_free(&in);
+	for (i = 0; status == 0 && i < cli->nfiles; i++)
+		formats |= 1u << (cli->out.format != IO_NONE ? cli->out.format : io_format_by_ext(out[i]));
+	if (status == 0)
+		warn_no_effect(cli, formats);
 	if (status == 0 && !template && batch_dirs(cli->target, cli->target, 1, 1, &err))
 		status = report(&err);
 	for (i = 0; status == 0 && template && i < cli->nfiles; i++)
@@ -1197,7 +1250,6 @@ int cli_main(int argc, char **argv)
 	memset(&run, 0, sizeof run);
 	cli.job.border.mode = BORDER_REFLECT;
 	cli.job.threads = default_threads();
-	cli.out.quality = 90;
 	cli.progress = -1;
 	env = getenv("IMFILTER_MAX_PIXELS");
 	cli.max_pixels = DEFAULT_MAX_PIXELS;
@@ -1256,6 +1308,8 @@ int cli_main(int argc, char **argv)
 			cli.job.progress_ctx = &run;
 		}
 		status = check_output(&cli);
+		if (status == 0)
+			warn_no_effect(&cli, 1u << cli.out.format);
 		if (status == 0)
 			status = filter_file(&run, cli.input, cli.output, cli.job.threads);
 		progress_end();

@@ -182,4 +182,90 @@ wide=$(awk 'length > 79' "$T/help")
 first=$(grep -E '^  (-[a-zA-Z], )?--' "$T/help" | head -3 | grep -oE -- '--[a-z-]+' | tr '\n' ' ')
 [ "$first" = "--kernel --output --border " ] && pass "--help: everyday options first" ||
 	fail "--help: everyday options first" "$first"
+
+# ---- 7. Small things --------------------------------------------------------
+
+fresh
+expect 64 '-b const=abc: "abc" is not a number' -b const=abc -k blur in.png out.png
+expect 0 '' -b const=0.25 -k blur in.png out.png
+
+# warns CASE ARGS...: exit 0 and exactly one warning line matching CASE;
+# quiet ARGS...: exit 0 and nothing on stderr.
+warns() {
+	pat=$1; shift
+	(cd "$T/w" && "$IMF" "$@") 2> "$T/stderr" > /dev/null
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(wc -l < "$T/stderr")" -eq 1 ] && grep -Eq "^imfilter: warning: $pat" "$T/stderr"; then
+		pass "one warning: imfilter $*"
+	else
+		fail "one warning: imfilter $*" "exit $rc: $(cat "$T/stderr")"
+	fi
+}
+quiet() {
+	(cd "$T/w" && "$IMF" "$@") 2> "$T/stderr" > /dev/null
+	rc=$?
+	[ $rc -eq 0 ] && [ ! -s "$T/stderr" ] && pass "no warning: imfilter $*" ||
+		fail "no warning: imfilter $*" "exit $rc: $(cat "$T/stderr")"
+}
+warns '-d 16 has no effect on JPEG output' -d 16 -k blur in.png out.jpg
+warns '-q 50 has no effect on PNG output' -q 50 -k blur in.png out.png
+warns '-q 50 has no effect on PNM output' -q 50 -k blur in.png out.ppm
+warns '--png-compression has no effect on JPEG output' --png-compression 9 -k blur in.png out.jpg
+warns '-d 8 has no effect on PFM output' -d 8 -k blur in.png out.pfm
+warns '-q 70 has no effect on PNG output' -q 70 -k blur -o pngs/ in.png photo.png
+quiet -d 16 -k blur in.png out.png
+quiet -q 50 -k blur in.png out.jpg
+quiet -q 50 -k blur -o mixed/ in.png photo.jpg
+
+# A .pgm output of a colour image is grey: Rec. 709 luma of the stored values.
+printf 'P6\n3 1\n255\n\377\000\000\000\377\000\000\000\377' > "$T/w/rgb.ppm"
+expect 0 '' -k identity rgb.ppm grey.pgm
+got=$(od -An -tu1 "$T/w/grey.pgm" | tr -s ' \n' ' ')
+case $got in
+*" 53 10 54 182 18 ") pass ".pgm from colour is Rec. 709 luma (P5: 54 182 18)" ;;
+*) fail ".pgm from colour is Rec. 709 luma" "bytes: $got" ;;
+esac
+expect 0 '' -k identity rgb.ppm colour.ppm
+[ "$(head -c 2 "$T/w/colour.ppm")" = P6 ] && pass ".ppm from colour stays colour" ||
+	fail ".ppm from colour stays colour" "$(head -c 2 "$T/w/colour.ppm")"
+
+# '-' on a terminal is refused with a hint instead of waiting.
+if command -v script > /dev/null; then
+	(cd "$T/w" && script -qec "'$IMF' -k blur - out.png" /dev/null) > "$T/tty.out" 2>&1 < /dev/null
+	rc=$?
+	if [ $rc -eq 64 ] && grep -q "reads an image from stdin, which is a terminal; pipe one in" "$T/tty.out"; then
+		pass "'-' on a terminal is refused with a hint"
+	else
+		fail "'-' on a terminal is refused with a hint" "exit $rc: $(cat "$T/tty.out")"
+	fi
+else
+	echo "SKIP: '-' on a terminal: no script(1)"
+fi
+(cd "$T/w" && "$IMF" -k blur - out.png < in.png) && pass "'-' from a file or pipe still reads" ||
+	fail "'-' from a file or pipe still reads" "failed"
+
+# Bash completion: names with spaces stay whole; a whole kernel name gets
+# its space, a generator (gaussian:) does not.
+if command -v bash > /dev/null; then
+	mkdir -p "$T/w/my photos"
+	cp "$PHOTO" "$T/w/my photos/a b.png"
+	got=$(cd "$T/w" && bash -c '
+		compopt() { [ "$1" = -o ] && echo "compopt $2"; }
+		. "$1"
+		show() { COMP_WORDS=("$2" "${@:3}"); COMP_CWORD=$(($# - 2)); _imfilter; printf "<%s>" "${COMPREPLY[@]}"; echo; }
+		show x "$2" -k sharpe
+		show x "$2" -k gaussian:
+		show x "$2" -k sobel "my"
+		show x "$2" -k sobel "my photos/a"
+		show x "$2" -k sobel in.png -o "my"' _ "$ROOT/src/completion.bash" "$IMF" 2>&1)
+	printf '%s\n' "$got" > "$T/compl"
+	sed -n 1p "$T/compl" | grep -qx '<sharpen>' && pass "completion: a whole kernel name gets a space" ||
+		fail "completion: a whole kernel name gets a space" "$(cat "$T/compl")"
+	sed -n 2,3p "$T/compl" | tr '\n' ' ' | grep -q 'compopt nospace <gaussian:>' &&
+		pass "completion: gaussian: waits for its numbers" ||
+		fail "completion: gaussian: waits for its numbers" "$(cat "$T/compl")"
+	grep -q '<my photos>' "$T/compl" && grep -q '<my photos/a b.png>' "$T/compl" &&
+		pass "completion: file names with spaces stay whole" ||
+		fail "completion: file names with spaces stay whole" "$(cat "$T/compl")"
+fi
 exit 0
