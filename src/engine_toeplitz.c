@@ -762,8 +762,7 @@ int toeplitz_emit_matrix(FILE *f, const struct conv_job *job, const struct emit_
 		return err_set(err, ERR_USAGE,
 			       "convolution matrix: a bank of %d kernels combined by %s is not "
 			       "linear; only \"combine sum\" has a matrix",
-			       job->nk, job->combine == KERN_MAX ? "max" :
-			       job->combine == KERN_SUMABS ? "sumabs" : "magnitude");
+			       job->nk, kern_combine_name(job->combine));
 	w = malloc(((size_t)job->kw * job->kh * eng_nin(job) *
 		    (e.o.split ? (size_t)job->nk : 1) + 1) * sizeof *w);
 	if (w == NULL || emit_setup(&e, job, w)) {

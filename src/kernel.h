@@ -35,6 +35,9 @@ static inline int kern_combine_pointwise(enum kern_combine c)
 	return c == KERN_MAGNITUDE || c == KERN_SUMABS;
 }
 
+/* kern_combine_name is c as a kernel file spells it ("sum", "max", ...). */
+const char *kern_combine_name(enum kern_combine c);
+
 /*
  * A kernel is a bank of n >= 1 matrices of the same size w x h, applied to
  * the same input, their results merged by combine.  Matrix b's weight at

@@ -155,7 +155,7 @@ int kern_separable(const struct kernel *k, int b)
 
 /* ---- Showing a kernel ---------------------------------------------------- */
 
-static const char *combine_name(enum kern_combine c)
+const char *kern_combine_name(enum kern_combine c)
 {
 	switch (c) {
 	case KERN_MAX: return "max";
@@ -210,10 +210,10 @@ void kern_show(FILE *out, const struct kernel *k)
 		fprintf(out, "channels: %d in, %d out (%d kernel%s)\n", k->nin, kern_outputs(k),
 			k->n / k->nin, k->n / k->nin > 1 ? "s" : "");
 		if (k->combined)
-			fprintf(out, "combine:  %s of %d kernels\n", combine_name(k->combine),
+			fprintf(out, "combine:  %s of %d kernels\n", kern_combine_name(k->combine),
 				k->n / k->nin);
 	} else if (k->n > 1) {
-		fprintf(out, "combine:  %s of %d matrices\n", combine_name(k->combine), k->n);
+		fprintf(out, "combine:  %s of %d matrices\n", kern_combine_name(k->combine), k->n);
 	}
 	if (k->nin > 0 && !k->combined) {
 		fprintf(out, "bias:    ");

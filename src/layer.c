@@ -398,7 +398,7 @@ static int step_setup(struct step *st, const struct kernel *k, const struct job_
 	if (st->dk.combine != KERN_SUM)
 		return err_set(err, ERR_USAGE, "--transpose: kernel %s combines by %s, which "
 			       "is not linear; only \"combine sum\" has a transpose", k->name,
-			       st->dk.combine == KERN_MAX ? "max" : "magnitude");
+			       kern_combine_name(st->dk.combine));
 	per = (size_t)st->nin * kh * kw;
 	for (b = 1; b < st->nk; b++)
 		for (c = 0; c < st->nin; c++)
