@@ -73,7 +73,8 @@ ext=png
 for opts in "--channels rgb -k sharpen" "--channels g -k blur" "--channels a -k blur" \
 	"--alpha separate -k unsharp" "--abs --offset 0.5 -k edge" "--bias 0.1 -k blur" \
 	"--correlate -k $T/shifted.kernel" "-e direct -k gaussian:2" "-e separable -k gaussian:2" \
-	"-d 16 -k sharpen" "-b const=1 -k box:7" "--scale auto -k emboss" "-k gaussian:3,31"; do
+	"-d 16 -k sharpen" "-b const=1 -k box:7" "--scale auto -k emboss" "-k gaussian:3,31" \
+	"-b mirror,const=0.5 -k box:7"; do
 	for f in $PHOTO $S/photo/coffee_299x199_rgba8_gradient_alpha.png; do
 		case "$opts $f" in *"channels a"*rgb8*) continue ;; esac
 		# shellcheck disable=SC2086
