@@ -394,7 +394,7 @@ static const struct cli_opt {
 	{ "depth", 1, 'd', "BITS", "PNG/PNM output depth 8 or 16 (default: the input's)", set_depth, NULL },
 	{ "threads", 1, 'j', "N", "threads (default: all cores)", set_threads, NULL },
 	{ "verbose", 0, 'v', NULL, "say what was done, on stderr", set_verbose, NULL },
-	{ "list-kernels", 0, 0, NULL, "list the kernel library and where it was found", set_list, NULL },
+	{ "list-kernels", 0, 0, NULL, "list the kernel library (with -v, the directories searched)", set_list, NULL },
 	{ "show-kernel", 1, 0, "SPEC", "print a kernel's matrix and properties", set_show, NULL },
 	{ "help", 0, 'h', NULL, "print this help", set_help, NULL },
 	{ "version", 0, 'V', NULL, "print the version", set_version, NULL },
@@ -694,6 +694,12 @@ static int act(const struct cli *cli)
 		printf("imfilter %s\n", IMF_VERSION);
 		return flushed(0);
 	case ACT_LIST_KERNELS:
+		if (cli->verbose) {
+			char dirs[600];
+
+			kern_library_dirs(dirs, sizeof dirs);
+			fprintf(stderr, "imfilter: kernel library: %s\n", dirs);
+		}
 		return flushed(kern_list(stdout, &err) ? report(&err) : 0);
 	case ACT_SHOW_KERNEL:
 		if (kern_resolve(cli->show, &k, &err))
