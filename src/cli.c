@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "engine_fft.h"
 #include "err.h"
+#include "habits.h"
 #include "image.h"
 #include "io.h"
 #include "job.h"
@@ -446,7 +447,7 @@ static const struct cli_opt {
 	{ "depth", 1, 'd', "BITS", "PNG/PNM output depth 8 or 16 (default: the input's)", set_depth, NULL },
 	{ "threads", 1, 'j', "N", "threads (default: all cores)", set_threads, NULL },
 	{ "verbose", 0, 'v', NULL, "say what was done, on stderr", set_verbose, NULL },
-	{ "list-kernels", 0, 0, NULL, "list the kernel library and where it was found", set_list, NULL },
+	{ "list-kernels", 0, 0, NULL, "list the kernel library (with -v, the directories searched)", set_list, NULL },
 	{ "show-kernel", 1, 0, "SPEC", "print a kernel's matrix and properties", set_show, NULL },
 	{ "help", 0, 'h', NULL, "print this help", set_help, NULL },
 	{ "version", 0, 'V', NULL, "print the version", set_version, NULL },
@@ -669,108 +670,19 @@ static int unknown_option(char **argv)
 	return usage_error("unknown option %s", arg);
 }
 
-/* ---- ImageMagick's spellings ------------------------------------------------
- *
- * People come with ImageMagick's habits, and getopt would read "-blur 0x2"
- * as -b lur.  These answers name what does the same job here.
- */
-
 /*
- * magick_blur answers -blur RxS (and -gaussian-blur): sigma S, radius R
- * (0: chosen from sigma).  strtod would read "0x2" as hexadecimal, so
- * the two numbers are cut apart first.
- */
-static void magick_blur(const char *arg, char *buf, size_t size)
-{
-	const char *x = arg != NULL ? strchr(arg, 'x') : NULL;
-	double r = -1, sigma = 0;
-	char rs[32];
-
-	if (x != NULL && (size_t)(x - arg) < sizeof rs) {
-		memcpy(rs, arg, (size_t)(x - arg));
-		rs[x - arg] = '\0';
-		if (parse_double(rs, &r) || parse_double(x + 1, &sigma) || r > KERN_MAX_SIDE)
-			r = -1;
-	}
-	if (r >= 1 && sigma > 0)
-		snprintf(buf, size, "-k gaussian:%g,%d", sigma, 2 * (int)r + 1);
-	else if (r >= 0 && sigma > 0)
-		snprintf(buf, size, "-k gaussian:%g", sigma);
-	else
-		snprintf(buf, size, "-k gaussian:SIGMA[,SIZE]");
-}
-
-/* magick_convolve answers -convolve 'v,v,...' with the inline matrix. */
-static void magick_convolve(const char *arg, char *buf, size_t size)
-{
-	char vals[200];
-	size_t len = 0;
-	int n = 0, side = 0;
-	const char *p;
-
-	for (p = arg ? arg : ""; *p != '\0' && len + 2 < sizeof vals; p++) {
-		int sep = *p == ',' || *p == ' ';
-
-		if (!sep && (len == 0 || vals[len - 1] == ' '))
-			n++;
-		if (!sep)
-			vals[len++] = *p;
-		else if (len > 0 && vals[len - 1] != ' ')
-			vals[len++] = ' ';
-	}
-	vals[len] = '\0';
-	while ((side + 1) * (side + 1) <= n)
-		side++;
-	if (*p == '\0' && n > 0 && side * side == n)
-		snprintf(buf, size, "-k '%dx%d: %s'", side, side, vals);
-	else
-		snprintf(buf, size, "-k 'WxH: v v ...' (the weights row by row)");
-}
-
-static void magick_morphology(const char *arg, char *buf, size_t size)
-{
-	snprintf(buf, size, "-k SPEC%s (imfilter convolves; its kernels: --list-kernels)",
-		 arg != NULL && strcasecmp(arg, "correlate") == 0 ? " --correlate" : "");
-}
-
-static const struct magick {
-	const char *name;
-	const char *answer;    /* NULL: built by fill */
-	void (*fill)(const char *arg, char *buf, size_t size);
-} magick[] = {
-	{ "-blur", NULL, magick_blur },
-	{ "-gaussian-blur", NULL, magick_blur },
-	{ "-sharpen", "-k sharpen", NULL },
-	{ "-unsharp", "-k unsharp", NULL },
-	{ "-convolve", NULL, magick_convolve },
-	{ "-morphology", NULL, magick_morphology },
-	{ "-emboss", "-k emboss", NULL },
-	{ "-edge", "-k edge", NULL },
-};
-
-/*
- * imagemagick answers the first of argv's words that is an ImageMagick
- * option (before a "--"); returns -1 when there is none, or EX_USAGE.
+ * imagemagick answers the first of argv's words that is one of ImageMagick's
+ * options (habits.h); returns -1 when there is none, or EX_USAGE.
  */
 static int imagemagick(int argc, char **argv)
 {
 	char here[256];
-	size_t m;
-	int i;
+	int i = habit_find(argc, argv, here, sizeof here);
 
-	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		for (m = 0; m < sizeof magick / sizeof magick[0]; m++) {
-			if (strcmp(argv[i], magick[m].name) != 0)
-				continue;
-			if (magick[m].fill != NULL)
-				magick[m].fill(i + 1 < argc ? argv[i + 1] : NULL, here, sizeof here);
-			else
-				snprintf(here, sizeof here, "%s", magick[m].answer);
-			fprintf(stderr, "imfilter: %s is ImageMagick's; here: %s\n", argv[i], here);
-			return ERR_USAGE;
-		}
-	}
-	return -1;
+	if (i < 0)
+		return -1;
+	fprintf(stderr, "imfilter: %s is ImageMagick's; here: %s\n", argv[i], here);
+	return ERR_USAGE;
 }
 
 /*
@@ -842,6 +754,12 @@ static int act(const struct cli *cli)
 		printf("imfilter %s\n", IMF_VERSION);
 		return flushed(0);
 	case ACT_LIST_KERNELS:
+		if (cli->verbose) {
+			char dirs[600];
+
+			kern_library_dirs(dirs, sizeof dirs);
+			fprintf(stderr, "imfilter: kernel library: %s\n", dirs);
+		}
 		return flushed(kern_list(stdout, &err) ? report(&err) : 0);
 	case ACT_SHOW_KERNEL:
 		if (kern_resolve(cli->show, &k, &err))

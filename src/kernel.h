@@ -135,6 +135,9 @@ int kern_resolve(const char *spec, struct kernel *k, struct err *err);
  */
 void kern_library_argv0(const char *argv0);
 
+/* kern_library_dirs lists the library's directories in search order, "a, b, c". */
+void kern_library_dirs(char *buf, size_t size);
+
 /*
  * kern_list prints "name  description" for every library kernel, sorted;
  * an empty library is an error (ERR_NOINPUT) naming where it looked.

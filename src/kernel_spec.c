@@ -139,6 +139,8 @@ int kern_parse_inline(const char *spec, struct kernel *k, struct err *err)
  * installed KERNEL_DATADIR.  The first file of a name wins.  Nothing
  * depends on the current directory.
  */
+static void looked_in(char *buf, size_t size, struct err *err);
+
 struct dirs {
 	char *env;           /* a copy of $IMFILTER_KERNEL_PATH, cut at colons */
 	char *next;          /* the unread rest of env */
@@ -224,6 +226,14 @@ static void dirs_free(struct dirs *d)
 {
 	free(d->env);
 	d->env = d->next = NULL;
+}
+
+void kern_library_dirs(char *buf, size_t size)
+{
+	struct err err;
+
+	err_clear(&err);
+	looked_in(buf, size, &err);
 }
 
 /* looked_in lists the directories searched, "a, b, c", cut to fit size. */

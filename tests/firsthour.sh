@@ -86,6 +86,10 @@ n=$(cd "$T/w" && "$IMF" --list-kernels | wc -l)
 [ "$n" -ge 19 ] && pass "--list-kernels from elsewhere lists $n kernels" ||
 	fail "--list-kernels from elsewhere" "$n lines"
 expect 64 'unknown kernel "nosuch" \(looked in .*/kernels' -k nosuch in.png out.png
+(cd "$T/w" && "$IMF" -v --list-kernels) 2> "$T/stderr" > /dev/null
+grep -q "^imfilter: kernel library: /.*/kernels, " "$T/stderr" &&
+	pass "-v --list-kernels names the directories searched" ||
+	fail "-v --list-kernels names the directories searched" "$(cat "$T/stderr")"
 export IMFILTER_KERNEL_PATH=/nowhere
 expect 64 'looked in /nowhere, ' -k nosuch in.png out.png
 unset IMFILTER_KERNEL_PATH
