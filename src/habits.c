@@ -45,6 +45,36 @@ static void blur(const char *arg, char *buf, size_t size)
 		snprintf(buf, size, "-k gaussian:SIGMA[,SIZE]");
 }
 
+/*
+ * unsharp answers -unsharp RxS[+GAIN[+THRESHOLD]] with the unsharp
+ * generator, which is ImageMagick's own at radius 0 (its automatic size)
+ * and threshold 0; a threshold is not linear, so the answer says it is
+ * left out.
+ */
+static void unsharp(const char *arg, char *buf, size_t size)
+{
+	const char *x = arg != NULL ? strchr(arg, 'x') : NULL;
+	double v[3] = { 0, 1, 0.05 };      /* sigma, gain, threshold: its defaults */
+	char part[32], *plus;
+	const char *p;
+	int i, ok = x != NULL;
+
+	for (i = 0, p = ok ? x + 1 : ""; ok && i < 3 && *p != '\0'; i++) {
+		snprintf(part, sizeof part, "%s", p);
+		if ((plus = strchr(part, '+')) != NULL)
+			*plus = '\0';
+		ok = number(part, &v[i]) == 0;
+		p = strchr(p, '+') != NULL ? strchr(p, '+') + 1 : "";
+	}
+	if (!ok || !(v[0] > 0) || v[1] < 0)
+		snprintf(buf, size, "-k unsharp:SIGMA[,AMOUNT]");
+	else if (v[2] != 0)
+		snprintf(buf, size, "-k unsharp:%g,%g (as -unsharp 0x%g+%g+0: a threshold is "
+			 "not linear, so none is applied)", v[0], v[1], v[0], v[1]);
+	else
+		snprintf(buf, size, "-k unsharp:%g,%g", v[0], v[1]);
+}
+
 /* convolve answers -convolve 'v,v,...' (a square's weights) with the inline matrix. */
 static void convolve(const char *arg, char *buf, size_t size)
 {
@@ -87,7 +117,7 @@ static const struct habit {
 	{ "-blur", NULL, blur },
 	{ "-gaussian-blur", NULL, blur },
 	{ "-sharpen", "-k sharpen", NULL },
-	{ "-unsharp", "-k unsharp", NULL },
+	{ "-unsharp", NULL, unsharp },
 	{ "-convolve", NULL, convolve },
 	{ "-morphology", NULL, morphology },
 	{ "-emboss", "-k emboss", NULL },

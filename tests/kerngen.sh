@@ -25,3 +25,10 @@ bad 65 'must differ' 'dog:1,1'
 bad 65 'too few numbers' 'dog:2'
 bad 65 'greater than 0' 'log:-1'
 bad 64 'needs parameters' 'log'
+# ImageMagick's -unsharp answered with the generator that computes it.
+msg=$("$IMF" -unsharp 0x1.5+0.8+0 in.png out.png 2>&1)
+if [ $? -eq 64 ] && printf '%s\n' "$msg" | grep -q 'here: -k unsharp:1.5,0.8$'; then
+	echo "PASS: kerngen: -unsharp 0x1.5+0.8+0 answered with -k unsharp:1.5,0.8"
+else
+	echo "FAIL: kerngen: -unsharp 0x1.5+0.8+0: $msg"
+fi
