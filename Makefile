@@ -19,8 +19,10 @@ DEB_BUILD = make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev \
             libfftw3-dev libopenblas-dev
 DEB_TEST  = python3 python3-numpy python3-scipy python3-torch valgrind groff-base \
             clang libclang-rt-14-dev llvm time \
-            libjpeg-turbo-progs imagemagick parallel locales
-# The peers make bench compares with (make bench-deps; not needed by make check).
+            libjpeg-turbo-progs imagemagick parallel locales \
+            python3-opencv libvips-tools octave octave-image
+# The peers make bench compares with (make bench-deps); make check's --like
+# tests run them too, so DEB_TEST has them as well.
 DEB_BENCH = python3-opencv libvips-tools
 
 # The sanitizer build (make check-sanitize) and the fuzz targets (make fuzz)
@@ -32,10 +34,13 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS  = kernel inline png jpeg pnm cli
 
 # ---- derived ----------------------------------------------------------------
-# The libraries are looked up once; when one is missing (a fresh machine),
-# the main targets install them first (see "deps" below).
-DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
-             $(PYTHON) -c 'import numpy, scipy' 2>/dev/null && \
+# What is installed is looked up once, in two parts: what the build needs
+# (BUILD_OK) and what the tests need besides (TEST_OK).  The build targets
+# (all, demo, install, bench) need only the first; check, check-sanitize and
+# fuzz need both.  When a part is missing (a fresh machine), the target
+# installs it first (see "deps" below): make demo installs DEB_BUILD alone.
+BUILD_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
+TEST_OK := $(shell $(PYTHON) -c 'import numpy, scipy' 2>/dev/null && \
              test -f /usr/lib/python3/dist-packages/torch/__init__.py && \
              command -v valgrind >/dev/null && command -v groff >/dev/null && \
              command -v $(SAN_CC) >/dev/null && command -v llvm-symbolizer >/dev/null && \
@@ -43,7 +48,21 @@ DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
                 >/dev/null 2>&1 && \
              test -x /usr/bin/time && command -v djpeg >/dev/null && \
              test -x /usr/bin/convert && command -v parallel >/dev/null && \
-             test -f /usr/share/i18n/locales/de_DE && echo yes)
+             test -f /usr/share/i18n/locales/de_DE && \
+             $(PYTHON) -c 'import cv2' 2>/dev/null && command -v vips >/dev/null && \
+             ls -d /usr/share/octave/packages/image-* >/dev/null 2>&1 && echo yes)
+TEST_GOALS = check check-sanitize fuzz fuzz-build
+ifneq ($(filter $(TEST_GOALS),$(MAKECMDGOALS)),)
+DEPS_OK   := $(if $(BUILD_OK),$(TEST_OK))
+DEPS_GOAL  = deps
+DEPS_WHAT  = a library or a test tool (python3-scipy, python3-torch, valgrind, groff, \
+             clang with libFuzzer, llvm-symbolizer, /usr/bin/time, djpeg, convert, \
+             parallel, locales, python3-opencv, vips or octave-image)
+else
+DEPS_OK   := $(BUILD_OK)
+DEPS_GOAL  = build-deps
+DEPS_WHAT  = a library (pkg-config $(PKGS))
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # OpenBLAS is not linked but opened on first use (src/blas.h says why);
 # the build records the directory pkg-config names for it.
@@ -72,7 +91,8 @@ SAN_CFLAGS = $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(SAN_FLAGS)
 FUZZ_OBJ = $(filter-out build/fuzz/main.o,$(SRC:src/%.c=build/fuzz/%.o))
 FUZZ_BIN = $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
-.PHONY: FORCE all deps bench-deps check check-sanitize fuzz fuzz-build demo bench install \
+
+.PHONY: FORCE gallery all deps build-deps bench-deps check check-sanitize fuzz fuzz-build demo bench install \
 	uninstall clean
 
 ifeq ($(DEPS_OK),yes)
@@ -107,8 +127,10 @@ check-sanitize: build-san/imfilter $(SAN_UNIT)
 		ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1 sh tests/run.sh $(SAN_UNIT)
 
+# The library beside the program, as ./kernels is beside ./imfilter.
 build-san/imfilter: $(SAN_OBJ)
 	$(SAN_CC) $(SAN_FLAGS) $(ALL_LDFLAGS) -o $@ $(SAN_OBJ) $(LIBS)
+	ln -sfn ../kernels build-san/kernels
 
 build-san/%.o: src/%.c | build-san
 	$(SAN_CC) $(SAN_CFLAGS) -c -o $@ $<
@@ -136,6 +158,13 @@ build/fuzz/%.o: src/%.c | build/fuzz
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) $(wildcard tests/fuzz/*.h) | build/fuzz
 	$(SAN_CC) $(SAN_CFLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_OBJ) \
 		$(ALL_LDFLAGS) $(LIBS)
+
+# make gallery: docs/gallery.png, every library kernel and generator family
+# on one sample, made by imfilter and tiled by docs/gallery.py (numpy).
+gallery: imfilter
+	@$(PYTHON) -c 'import numpy' 2>/dev/null || \
+		{ echo "make gallery: needs python3-numpy (make deps installs it)" >&2; exit 1; }
+	@$(PYTHON) docs/gallery.py ./imfilter samples/chelsea.png docs/gallery.png
 
 # make demo: every sample through several kernels into out/.
 demo: imfilter
@@ -178,47 +207,43 @@ FORCE:
 
 else
 
-# A library or test tool is missing: install it, then run the target again
-# in a new make, which looks the libraries up afresh.  If that make still
-# finds something missing, it stops instead of going round again.
-all check check-sanitize fuzz fuzz-build demo bench install imfilter:
+# A library or test tool is missing: install it (make build-deps for the
+# build targets, make deps for the tests), then run the target again in a
+# new make, which looks everything up afresh.  If that make still finds
+# something missing, it stops instead of going round again.
+all check check-sanitize fuzz fuzz-build demo gallery bench install imfilter:
 ifeq ($(DEPS_TRIED),yes)
-	@echo "make: still missing after make deps: a library, python3-scipy, valgrind," \
-		"groff, clang with libFuzzer, llvm-symbolizer, /usr/bin/time, djpeg," \
-		"convert, parallel or locales" >&2; exit 1
+	@echo "make: still missing after make $(DEPS_GOAL): $(DEPS_WHAT)" >&2; exit 1
 else
-	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory $(DEPS_GOAL)
 	@$(MAKE) --no-print-directory DEPS_TRIED=yes $@
 endif
 
 endif
 
-# make deps: install the Debian packages with apt-get when run as root,
-# otherwise print the exact command to run.
-deps:
-	@if [ "$$(id -u)" = 0 ]; then \
-		echo "installing: $(DEB_BUILD) $(DEB_TEST)"; \
+# make build-deps: the Debian packages the build needs (DEB_BUILD); make
+# deps: those and the test tools (DEB_TEST).  Both install with apt-get when
+# run as root, otherwise print the exact command to run.
+APT_INSTALL = if [ "$$(id -u)" = 0 ]; then \
+		echo "installing: $(1)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q && \
-		apt-get install -y -q --no-install-recommends $(DEB_BUILD) $(DEB_TEST); \
+		apt-get install -y -q --no-install-recommends $(1); \
 	else \
 		echo "run as root:"; \
-		echo "  apt-get update && apt-get install -y --no-install-recommends $(DEB_BUILD) $(DEB_TEST)"; \
+		echo "  apt-get update && apt-get install -y --no-install-recommends $(1)"; \
 		exit 1; \
 	fi
 
+build-deps:
+	@$(call APT_INSTALL,$(DEB_BUILD))
+
+deps:
+	@$(call APT_INSTALL,$(DEB_BUILD) $(DEB_TEST))
+
 # make bench-deps: the peers of make bench (libvips, OpenCV), as make deps.
 bench-deps:
-	@if [ "$$(id -u)" = 0 ]; then \
-		echo "installing: $(DEB_BENCH)"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -q && \
-		apt-get install -y -q --no-install-recommends $(DEB_BENCH); \
-	else \
-		echo "run as root:"; \
-		echo "  apt-get update && apt-get install -y --no-install-recommends $(DEB_BENCH)"; \
-		exit 1; \
-	fi
+	@$(call APT_INSTALL,$(DEB_BENCH))
 
 clean:
 	rm -rf build build-san imfilter out

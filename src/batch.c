@@ -2,11 +2,13 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,6 +120,56 @@ int batch_output_path(const char *target, const char *suffix, const char *input,
 	}
 	if (bad || len == 0)
 		return err_set(err, ERR_USAGE, "%s: the output name would be too long", input);
+	return 0;
+}
+
+/* ---- output directories ------------------------------------------------------ */
+
+/* dir_at checks (and with create, makes) the directory dir. */
+static int dir_at(const char *what, const char *dir, int create, struct err *err)
+{
+	struct stat st;
+	int e;
+
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : err_set(err, ERR_CANTCREAT, "%s: %s is not a directory",
+							 what, dir);
+	e = errno;
+	if (e != ENOENT)
+		return err_set(err, ERR_CANTCREAT, "%s: %s: %s", what, dir, strerror(e));
+	if (!create)
+		return err_set(err, ERR_CANTCREAT, "%s: no directory %s", what, dir);
+	if (mkdir(dir, 0777) == 0)
+		return 0;
+	/* Another run of a parallel batch may have made it a moment ago. */
+	e = errno;
+	if (e == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	return err_set(err, ERR_CANTCREAT, "%s: cannot create directory %s: %s", what, dir,
+		       strerror(e));
+}
+
+int batch_dirs(const char *what, const char *path, int last, int create, struct err *err)
+{
+	char buf[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t end = last ? strlen(path) : slash ? (size_t)(slash - path) : 0, i;
+
+	if (end >= sizeof buf)
+		return err_set(err, ERR_CANTCREAT, "%s: the path is too long", what);
+	memcpy(buf, path, end);
+	buf[end] = '\0';
+	/* Each prefix that ends a component, the root and repeated slashes aside. */
+	for (i = 1; i <= end; i++) {
+		char c = buf[i];
+
+		if ((i < end && c != '/') || buf[i - 1] == '/')
+			continue;
+		buf[i] = '\0';
+		if (dir_at(what, buf, create, err))
+			return -1;
+		buf[i] = c;
+	}
 	return 0;
 }
 

@@ -37,6 +37,16 @@ int batch_run(int n, int (*run)(void *ctx, int i), void *ctx,
 int batch_output_path(const char *target, const char *suffix, const char *input,
 		      enum io_format format, char *out, size_t size, struct err *err);
 
+/*
+ * batch_dirs makes sure the directories along path exist: with create,
+ * it makes the missing ones as mkdir -p does; without, a missing one is
+ * an error.  When last is 0 the last component (a file name) is left out.
+ * Errors are ERR_CANTCREAT and name the component at fault: "a.png is not
+ * a directory", "no directory out", or the system's reason.  what is the
+ * path the user gave, which each message starts with.
+ */
+int batch_dirs(const char *what, const char *path, int last, int create, struct err *err);
+
 /* progress_draw draws "[####    ] done/total what" on stderr, in place. */
 void progress_draw(int done, int total, const char *what, int failed);
 

@@ -1,6 +1,7 @@
 /* border.c: index mapping and padded rows for every border mode. */
 #include "border.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,29 +18,70 @@ static const struct {
 	{ "periodic", BORDER_WRAP },
 };
 
-int border_parse(const char *s, struct border *b)
+/* parse_one reads one mode s[0..len) into *mode and, for a constant, *value. */
+static int parse_one(const char *s, size_t len, enum border_mode *mode, float *value,
+		     char *why, size_t whysz)
 {
+	char buf[64], *end, *num;
 	size_t i;
-	char *end;
 	double v;
 
-	if (strncmp(s, "const=", 6) == 0 || strncmp(s, "constant=", 9) == 0) {
-		s = strchr(s, '=') + 1;
-		v = strtod(s, &end);
-		if (end == s || *end != '\0' || !(v > -1e30 && v < 1e30))
+	if (len >= sizeof buf) {
+		snprintf(why, whysz, "unknown border mode \"%.40s...\" (zero, const=V, clamp, "
+			 "reflect, mirror, wrap; or X,Y per axis)", s);
+		return -1;
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (strncmp(buf, "const=", 6) == 0 || strncmp(buf, "constant=", 9) == 0) {
+		num = strchr(buf, '=') + 1;
+		v = strtod(num, &end);
+		if (end == num || *end != '\0' || !(v > -1e30 && v < 1e30)) {
+			snprintf(why, whysz, "\"%s\" is not a number (const=V)", num);
 			return -1;
-		b->mode = BORDER_CONST;
-		b->value = (float)v;
+		}
+		*mode = BORDER_CONST;
+		*value = (float)v;
 		return 0;
 	}
 	for (i = 0; i < sizeof border_names / sizeof border_names[0]; i++) {
-		if (strcmp(s, border_names[i].name) == 0) {
-			b->mode = border_names[i].mode;
-			b->value = 0.0f;
+		if (strcmp(buf, border_names[i].name) == 0) {
+			*mode = border_names[i].mode;
+			*value = 0.0f;
 			return 0;
 		}
 	}
+	snprintf(why, whysz, "unknown border mode \"%s\" (zero, const=V, clamp, reflect, "
+		 "mirror, wrap; or X,Y per axis)", buf);
 	return -1;
+}
+
+int border_parse(const char *s, struct border *b, char *why, size_t whysz)
+{
+	const char *comma = strchr(s, ',');
+	enum border_mode mx, my;
+	float vx, vy;
+
+	if (comma == NULL) {
+		if (parse_one(s, strlen(s), &mx, &vx, why, whysz))
+			return -1;
+		b->mode = b->ymode = mx;
+		b->value = vx;
+		b->per_axis = 0;
+		return 0;
+	}
+	if (parse_one(s, (size_t)(comma - s), &mx, &vx, why, whysz) ||
+	    parse_one(comma + 1, strlen(comma + 1), &my, &vy, why, whysz))
+		return -1;
+	if (mx == BORDER_CONST && my == BORDER_CONST && vx != vy) {
+		snprintf(why, whysz, "the two constants must be equal");
+		return -1;
+	}
+	b->mode = mx;
+	b->ymode = my;
+	b->value = mx == BORDER_CONST ? vx : vy;
+	b->per_axis = mx != my;
+	return 0;
 }
 
 const char *border_name(enum border_mode mode)

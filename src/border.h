@@ -2,6 +2,8 @@
 #ifndef IMF_BORDER_H
 #define IMF_BORDER_H
 
+#include <stddef.h>
+
 /*
  * For a row "a b c d" the samples left of a are, by mode:
  *   BORDER_CONST    V V V     (zero: V = 0)
@@ -20,17 +22,42 @@ enum border_mode {
 	BORDER_WRAP
 };
 
+/*
+ * A border has one mode for both axes, or with per_axis one for the
+ * columns (mode, the x axis) and one for the rows (ymode): SciPy's
+ * mode=[rows, columns] is -b COLUMNS,ROWS here.  A sample outside in both
+ * directions takes the row rule, then the column rule (so outside a
+ * constant axis it is the value, whatever the other axis says), as SciPy
+ * maps each axis on its own.  Zero-initialised, per_axis is 0 and mode
+ * serves both axes, so code that sets mode alone keeps its meaning.
+ */
 struct border {
-	enum border_mode mode;
-	float value;          /* BORDER_CONST only */
+	enum border_mode mode;    /* the columns, and the rows too unless per_axis */
+	float value;              /* BORDER_CONST only (either axis) */
+	int per_axis;             /* the rows follow ymode */
+	enum border_mode ymode;
 };
+
+/* border_ymode is the rule for rows (the y axis). */
+static inline enum border_mode border_ymode(const struct border *b)
+{
+	return b->per_axis ? b->ymode : b->mode;
+}
+
+/* border_has says whether either axis uses mode m. */
+static inline int border_has(const struct border *b, enum border_mode m)
+{
+	return b->mode == m || border_ymode(b) == m;
+}
 
 /*
  * border_parse reads a mode name or alias ("zero", "constant", "const=V",
  * "clamp", "edge", "replicate", "nearest", "reflect", "symmetric", "mirror",
- * "reflect101", "wrap", "circular", "periodic").  Returns 0 or -1.
+ * "reflect101", "wrap", "circular", "periodic"), or two of them "X,Y",
+ * the columns' then the rows'.  Two constant values must be equal.
+ * Returns 0 or -1; why (whysz bytes) then says what was wrong.
  */
-int border_parse(const char *s, struct border *b);
+int border_parse(const char *s, struct border *b, char *why, size_t whysz);
 
 /* border_name is the canonical name of b's mode ("zero", "const", ...). */
 const char *border_name(enum border_mode mode);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -18,28 +20,21 @@
 #include "color.h"
 #include "deconv.h"
 #include "engine.h"
+#include "emit.h"
 #include "engine_fft.h"
 #include "err.h"
+#include "habits.h"
 #include "image.h"
 #include "io.h"
 #include "job.h"
 #include "kernel.h"
-#include "emit.h"
+#include "suggest.h"
 
 #ifndef IMF_VERSION
 #define IMF_VERSION "0"
 #endif
 
 #define MAX_KERNELS 64
-
-/* Long-only options get codes above the char range. */
-enum {
-	OPT_CORRELATE = 256, OPT_SCALE, OPT_BIAS, OPT_ALPHA, OPT_LIST_KERNELS,
-	OPT_SHOW_KERNEL, OPT_MAX_PIXELS, OPT_SUFFIX, OPT_PROGRESS, OPT_QUIET,
-	OPT_LINEAR, OPT_ABS, OPT_OFFSET, OPT_DECONVOLVE, OPT_EXPLAIN, OPT_FFT_WISDOM,
-	OPT_EMIT_MATRIX, OPT_ACCEPT_DAMAGED, OPT_PNG_COMPRESSION, OPT_STRIDE, OPT_DILATION,
-	OPT_TRANSPOSE
-};
 
 /*
  * Images above this many pixels are refused from their header, before any
@@ -50,56 +45,15 @@ enum {
 #define DEFAULT_MAX_PIXELS 250000000LL
 
 /*
- * The one option table: it drives getopt_long and --help, and a test
- * checks that the man page names every entry.
+ * What the command line asks for besides filtering.  Parsing only records
+ * it; cli_main acts once every option has been read, so a bad option
+ * after --version is still a usage error.
  */
-static const struct cli_opt {
-	const char *name;
-	int has_arg;
-	int code;
-	const char *arg;
-	const char *help;
-} cli_opts[] = {
-	{ "output", 1, 'o', "DIR", "batch: filter every FILE into DIR (or a template like %d/%n.sharp.%e)" },
-	{ "suffix", 1, OPT_SUFFIX, "S", "batch: add S to each output name before its extension" },
-	{ "kernel", 1, 'k', "SPEC", "kernel file, library name, gaussian:S[,N], box:N or 'WxH: v v ...'; repeat to chain" },
-	{ "engine", 1, 'e', "NAME", NULL },   /* help built from the engine table */
-	{ "border", 1, 'b', "MODE", "zero, const=V, clamp, reflect (default), mirror, wrap" },
-	{ "shape", 1, 's', "SHAPE", "same (default), full or valid, as MATLAB conv2" },
-	{ "correlate", 0, OPT_CORRELATE, NULL, "slide the kernel unflipped (correlation)" },
-	{ "stride", 1, OPT_STRIDE, "S[,SY]", "move the kernel S columns (SY rows) at a time: an S times smaller output" },
-	{ "dilation", 1, OPT_DILATION, "D[,DY]", "spread the kernel's taps D columns (DY rows) apart" },
-	{ "transpose", 0, OPT_TRANSPOSE, NULL, "apply the transposed (adjoint) convolution; with --stride S it upsamples S times" },
-	{ "deconvolve", 1, OPT_DECONVOLVE, "M", "divide the kernel out: wiener[:NSR] (0.01) or rl[:ITERATIONS] (30)" },
-	{ "scale", 1, OPT_SCALE, "S", "divide every sum by S, or by the kernel's sum with 'auto'" },
-	{ "bias", 1, OPT_BIAS, "B", "add B to every result (0..1 range)" },
-	{ "channels", 1, 'c', "LIST", "filter only these channels (r,g,b,a, y; e.g. rgb); copy the rest" },
-	{ "alpha", 1, OPT_ALPHA, "MODE", "premultiply (default) or separate" },
-	{ "linear", 0, OPT_LINEAR, NULL, "filter in linear light (decode sRGB first, encode after)" },
-	{ "abs", 0, OPT_ABS, NULL, "write the absolute value of the results (signed edges)" },
-	{ "offset", 1, OPT_OFFSET, "V", "add V to the final results (e.g. 0.5 to show signed ones)" },
-	{ "format", 1, 'f', "FMT", "output format png, jpeg, pnm or pfm (default: by extension)" },
-	{ "depth", 1, 'd', "BITS", "PNG/PNM output depth 8 or 16 (default: the input's)" },
-	{ "quality", 1, 'q', "N", "JPEG quality 1..100 (default 90)" },
-	{ "png-compression", 1, OPT_PNG_COMPRESSION, "L", "PNG deflate: fast (default, run-length) or zlib level 0..9 (smaller, slower)" },
-	{ "threads", 1, 'j', "N", "threads (default: all cores)" },
-	{ "max-pixels", 1, OPT_MAX_PIXELS, "N", "refuse images of more than N pixels (default 250000000)" },
-	{ "accept-damaged", 0, OPT_ACCEPT_DAMAGED, NULL, "decode a damaged JPEG (truncated, corrupt data) with a warning instead of refusing it" },
-	{ "verbose", 0, 'v', NULL, "say what was done, on stderr" },
-	{ "explain", 0, OPT_EXPLAIN, NULL, "print the plan on stderr: kernel, each engine's cost, the choice" },
-	{ "fft-wisdom", 1, OPT_FFT_WISDOM, "FILE", "load and save FFTW wisdom in FILE (measured FFT plans)" },
-	{ "progress", 0, OPT_PROGRESS, NULL, "show a progress line even when stderr is not a terminal" },
-	{ "quiet", 0, OPT_QUIET, NULL, "never show a progress line" },
-	{ "emit-matrix", 1, OPT_EMIT_MATRIX, "FILE", "write the convolution matrix T for INPUT's size (Matrix Market) instead of filtering" },
-	{ "list-kernels", 0, OPT_LIST_KERNELS, NULL, "list the kernel library and exit" },
-	{ "show-kernel", 1, OPT_SHOW_KERNEL, "SPEC", "print a kernel's matrix and properties and exit" },
-	{ "help", 0, 'h', NULL, "print this help and exit" },
-	{ "version", 0, 'V', NULL, "print the version and exit" },
-};
-
-#define N_OPTS (sizeof cli_opts / sizeof cli_opts[0])
+enum action { ACT_FILTER, ACT_HELP, ACT_VERSION, ACT_LIST_KERNELS, ACT_SHOW_KERNEL };
 
 struct cli {
+	enum action action;
+	const char *show;            /* --show-kernel SPEC */
 	const char *kernel_specs[MAX_KERNELS];
 	int nkernels;
 	struct job_opts job;
@@ -119,37 +73,12 @@ struct cli {
 	const char *input, *output;  /* single-file mode */
 	const char *target;          /* -o DIR or template: batch mode */
 	const char *suffix;
+	int in_place;                /* --in-place: an output may be its own input */
+	int anchor_before;           /* --like matlab|torch: even kernels anchored before the middle */
+	int png_level_set;           /* --png-compression given (out.depth, out.quality: nonzero) */
 	char **files;                /* batch inputs */
 	int nfiles;
 };
-
-static void print_help(void)
-{
-	char left[64];
-	size_t i;
-
-	printf("usage: imfilter [OPTIONS] -k SPEC INPUT OUTPUT\n"
-	       "       imfilter [OPTIONS] -k SPEC -o DIR FILE...\n"
-	       "       imfilter --list-kernels | --show-kernel SPEC\n"
-	       "Filter an image (PNG, JPEG, PNM, PFM) by convolution. '-' is stdin/stdout.\n\n");
-	for (i = 0; i < N_OPTS; i++) {
-		const struct cli_opt *o = &cli_opts[i];
-
-		if (o->code < 256)
-			snprintf(left, sizeof left, "-%c, --%s%s%s", o->code, o->name,
-				 o->arg ? " " : "", o->arg ? o->arg : "");
-		else
-			snprintf(left, sizeof left, "    --%s%s%s", o->name,
-				 o->arg ? " " : "", o->arg ? o->arg : "");
-		if (o->help != NULL)
-			printf("  %-26s %s\n", left, o->help);
-		else
-			printf("  %-26s convolution engine: %s (default auto)\n", left, eng_names());
-	}
-	printf("\nExit status: 0 ok, 64 usage, 65 bad data, 66 no input, 70 internal,\n"
-	       "71 out of memory or limit, 73 cannot create output, 74 I/O error.\n"
-	       "See imfilter(1).\n");
-}
 
 /* usage_error prints one line with a hint, and returns EX_USAGE. */
 static __attribute__((format(printf, 1, 2)))
@@ -170,6 +99,8 @@ static int report(const struct err *err)
 	fprintf(stderr, "imfilter: %s\n", err->msg);
 	return err->cls != ERR_NONE ? (int)err->cls : ERR_SOFTWARE;
 }
+
+/* ---- Values ------------------------------------------------------------- */
 
 /* parse_double reads a whole finite number; 0 or -1. */
 static int parse_double(const char *s, double *v)
@@ -250,23 +181,527 @@ static int default_threads(void)
 	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
-/* parse_args fills cli from argv; returns -1 to go on, or an exit code. */
+/* ---- One setter per option ----------------------------------------------
+ *
+ * Each takes the option's argument (NULL for a switch) and returns 0, or
+ * an exit code after printing the one usage line.  None acts: the table
+ * below pairs every option with its setter, and parse_args only calls them.
+ */
+
+static int set_output(struct cli *cli, const char *a) { cli->target = a; return 0; }
+static int set_suffix(struct cli *cli, const char *a) { cli->suffix = a; return 0; }
+static int set_channels(struct cli *cli, const char *a) { cli->job.channels = a; return 0; }
+static int set_emit_matrix(struct cli *cli, const char *a) { cli->emit_matrix = a; return 0; }
+static int set_wisdom(struct cli *cli, const char *a) { cli->wisdom = a; return 0; }
+static int set_progress(struct cli *cli, const char *a) { (void)a; cli->progress = 1; return 0; }
+static int set_quiet(struct cli *cli, const char *a) { (void)a; cli->progress = 0; return 0; }
+static int set_damaged(struct cli *cli, const char *a) { (void)a; cli->accept_damaged = 1; return 0; }
+static int set_correlate(struct cli *cli, const char *a) { (void)a; cli->job.correlate = 1; return 0; }
+static int set_transpose(struct cli *cli, const char *a) { (void)a; cli->job.transpose = 1; return 0; }
+
+/*
+ * --like PEER: the conventions of the call people port from, each checked
+ * against the peer itself by tests/like.py.  anchor_before: an even
+ * kernel's anchor is floor((k - 1) / 2), left of the middle, rather than
+ * floor(k / 2) (MATLAB's imfilter centre floor((k + 1) / 2), 1-based; a
+ * padding of k - 1 in all, (k - 1) // 2 before, in PyTorch's 'same').
+ * Options after --like override it, as any later option does.
+ */
+static const struct like {
+	const char *name;
+	const char *call;         /* for the error line */
+	int correlate;
+	enum border_mode border;
+	int anchor_before;
+} likes[] = {
+	{ "matlab", "imfilter(A, h)", 1, BORDER_CONST, 1 },
+	{ "opencv", "cv2.filter2D", 1, BORDER_MIRROR, 0 },
+	{ "scipy", "scipy.ndimage.convolve", 0, BORDER_REFLECT, 0 },
+	{ "torch", "conv2d(padding='same')", 1, BORDER_CONST, 1 },
+	{ "vips", "vips conv", 1, BORDER_CLAMP, 0 },
+};
+
+static int set_like(struct cli *cli, const char *a)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof likes / sizeof likes[0]; i++)
+		if (strcmp(a, likes[i].name) == 0) {
+			cli->job.correlate = likes[i].correlate;
+			memset(&cli->job.border, 0, sizeof cli->job.border);
+			cli->job.border.mode = likes[i].border;
+			cli->anchor_before = likes[i].anchor_before;
+			return 0;
+		}
+	return usage_error("--like %s: expected matlab, opencv, scipy, torch or vips", a);
+}
+
+/* --output-size WxH: the transpose's output size, PyTorch's output_size. */
+static int set_output_size(struct cli *cli, const char *a)
+{
+	const char *x = strchr(a, 'x');
+	char buf[32];
+	size_t n = x != NULL ? (size_t)(x - a) : 0;
+
+	if (x == NULL || n >= sizeof buf)
+		return usage_error("--output-size %s: expected WxH, e.g. 9x9", a);
+	memcpy(buf, a, n);
+	buf[n] = '\0';
+	if (parse_int(buf, 1, PLANE_MAX_SIDE, &cli->job.out_size[0]) ||
+	    parse_int(x + 1, 1, PLANE_MAX_SIDE, &cli->job.out_size[1]))
+		return usage_error("--output-size %s: expected WxH, each 1 to %d", a, PLANE_MAX_SIDE);
+	return 0;
+}
+static int set_verbose(struct cli *cli, const char *a) { (void)a; cli->verbose = 1; return 0; }
+static int set_explain(struct cli *cli, const char *a) { (void)a; cli->job.explain = stderr; return 0; }
+static int set_linear(struct cli *cli, const char *a) { (void)a; cli->linear = 1; return 0; }
+static int set_abs(struct cli *cli, const char *a) { (void)a; cli->absval = 1; return 0; }
+static int set_in_place(struct cli *cli, const char *a) { (void)a; cli->in_place = 1; return 0; }
+
+/* The first action asked for is the one taken. */
+static int want(struct cli *cli, enum action act)
+{
+	if (cli->action == ACT_FILTER)
+		cli->action = act;
+	return 0;
+}
+
+static int set_help(struct cli *cli, const char *a) { (void)a; return want(cli, ACT_HELP); }
+static int set_version(struct cli *cli, const char *a) { (void)a; return want(cli, ACT_VERSION); }
+static int set_list(struct cli *cli, const char *a) { (void)a; return want(cli, ACT_LIST_KERNELS); }
+
+static int set_show(struct cli *cli, const char *a)
+{
+	if (cli->action == ACT_FILTER)
+		cli->show = a;
+	return want(cli, ACT_SHOW_KERNEL);
+}
+
+static int set_kernel(struct cli *cli, const char *a)
+{
+	if (cli->nkernels == MAX_KERNELS)
+		return usage_error("more than %d kernels", MAX_KERNELS);
+	cli->kernel_specs[cli->nkernels++] = a;
+	return 0;
+}
+
+static int set_engine(struct cli *cli, const char *a)
+{
+	if (strcmp(a, "auto") == 0)
+		cli->job.engine = NULL;
+	else if ((cli->job.engine = eng_find(a)) == NULL)
+		return usage_error("unknown engine \"%s\" (engines: %s)", a, eng_names());
+	return 0;
+}
+
+static int set_border(struct cli *cli, const char *a)
+{
+	char why[160];
+
+	if (border_parse(a, &cli->job.border, why, sizeof why))
+		return usage_error("-b %s: %s", a, why);
+	return 0;
+}
+
+static int set_shape(struct cli *cli, const char *a)
+{
+	if (job_shape_parse(a, &cli->job.shape))
+		return usage_error("unknown shape \"%s\" (same, full, valid)", a);
+	return 0;
+}
+
+static int set_stride(struct cli *cli, const char *a)
+{
+	if (parse_pair(a, KERN_MAX_SIDE, cli->job.stride))
+		return usage_error("--stride %s: expected S or S,SY, each 1 to %d", a, KERN_MAX_SIDE);
+	return 0;
+}
+
+static int set_dilation(struct cli *cli, const char *a)
+{
+	if (parse_pair(a, KERN_MAX_SIDE, cli->job.dilation))
+		return usage_error("--dilation %s: expected D or D,DY, each 1 to %d", a, KERN_MAX_SIDE);
+	return 0;
+}
+
+static int set_scale(struct cli *cli, const char *a)
+{
+	cli->scale_set = 1;
+	cli->scale_auto = strcmp(a, "auto") == 0;
+	if (!cli->scale_auto && (parse_double(a, &cli->scale) || cli->scale == 0))
+		return usage_error("--scale %s: expected a non-zero number or auto", a);
+	return 0;
+}
+
+static int set_bias(struct cli *cli, const char *a)
+{
+	cli->bias_set = 1;
+	if (parse_double(a, &cli->bias))
+		return usage_error("--bias %s: expected a number", a);
+	return 0;
+}
+
+static int set_offset(struct cli *cli, const char *a)
+{
+	if (parse_double(a, &cli->offset))
+		return usage_error("--offset %s: expected a number", a);
+	return 0;
+}
+
+static int set_alpha(struct cli *cli, const char *a)
+{
+	if (strcmp(a, "premultiply") == 0 || strcmp(a, "premultiplied") == 0)
+		cli->job.alpha = ALPHA_PREMULTIPLY;
+	else if (strcmp(a, "separate") == 0)
+		cli->job.alpha = ALPHA_SEPARATE;
+	else
+		return usage_error("--alpha %s: expected premultiply or separate", a);
+	return 0;
+}
+
+static int set_format(struct cli *cli, const char *a)
+{
+	if ((cli->out.format = io_format_by_name(a)) == IO_NONE)
+		return usage_error("unknown format \"%s\" (png, jpeg, pnm, pfm)", a);
+	return 0;
+}
+
+static int set_depth(struct cli *cli, const char *a)
+{
+	if (parse_int(a, 8, 16, &cli->out.depth) || (cli->out.depth != 8 && cli->out.depth != 16))
+		return usage_error("--depth %s: expected 8 or 16", a);
+	return 0;
+}
+
+static int set_quality(struct cli *cli, const char *a)
+{
+	if (parse_int(a, 1, 100, &cli->out.quality))
+		return usage_error("--quality %s: expected 1 to 100", a);
+	return 0;
+}
+
+static int set_png_level(struct cli *cli, const char *a)
+{
+	int level;
+
+	if (strcmp(a, "fast") == 0)
+		cli->out.png_level = IO_PNG_FAST;
+	else if (parse_int(a, 0, 9, &level))
+		return usage_error("--png-compression %s: expected fast or 0 to 9", a);
+	else
+		cli->out.png_level = IO_PNG_LEVEL(level);
+	cli->png_level_set = 1;
+	return 0;
+}
+
+static int set_threads(struct cli *cli, const char *a)
+{
+	if (parse_int(a, 1, 256, &cli->job.threads))
+		return usage_error("--threads %s: expected 1 to 256", a);
+	return 0;
+}
+
+static int set_deconvolve(struct cli *cli, const char *a)
+{
+	if (parse_deconvolve(a, &cli->job))
+		return usage_error("--deconvolve %s: expected wiener[:NSR] (NSR > 0) or "
+				   "rl[:ITERATIONS] (1 to %d)", a, DECONV_RL_ITERATIONS_MAX);
+	return 0;
+}
+
+static int set_max_pixels(struct cli *cli, const char *a)
+{
+	if (parse_count(a, &cli->max_pixels))
+		return usage_error("--max-pixels %s: expected a positive whole number", a);
+	return 0;
+}
+
+/* ---- The option table ------------------------------------------------------ */
+
+/*
+ * The one option table: it drives getopt_long, the setters and --help
+ * (in this order, everyday options first, a heading where a group
+ * starts), and tests/docsync.sh checks that the man page names every
+ * entry.  A short option is its code; long-only options get codes above
+ * the char range, numbered by their place in the table.
+ */
+static const struct cli_opt {
+	const char *name;
+	int has_arg;
+	int code;                 /* 0: a long-only option */
+	const char *arg;
+	const char *help;         /* NULL: built by print_help (the engines) */
+	int (*set)(struct cli *cli, const char *arg);
+	const char *heading;      /* printed above this option in --help */
+} cli_opts[] = {
+	{ "kernel", 1, 'k', "SPEC", "kernel file, library name, generator (gaussian:S[,N], box:N, "
+	  "unsharp:S[,AMOUNT], log:S, dog:S1,S2) or inline 'WxH: v v ...'; repeat to chain",
+	  set_kernel, NULL },
+	{ "output", 1, 'o', "OUT", "the output: a FILE for one input; a DIR/ or a template "
+	  "like %d/%n.sharp.%e for many", set_output, NULL },
+	{ "border", 1, 'b', "MODE", "zero, const=V, clamp, reflect (default), mirror, wrap", set_border, NULL },
+	{ "shape", 1, 's', "SHAPE", "same (default), full or valid, as MATLAB conv2", set_shape, NULL },
+	{ "format", 1, 'f', "FMT", "output format png, jpeg, pnm or pfm (default: by extension)", set_format, NULL },
+	{ "quality", 1, 'q', "N", "JPEG quality 1..100 (default 90)", set_quality, NULL },
+	{ "depth", 1, 'd', "BITS", "PNG/PNM output depth 8 or 16 (default: the input's)", set_depth, NULL },
+	{ "threads", 1, 'j', "N", "threads (default: all cores)", set_threads, NULL },
+	{ "verbose", 0, 'v', NULL, "say what was done, on stderr", set_verbose, NULL },
+	{ "list-kernels", 0, 0, NULL, "list the kernel library (with -v, the directories searched)", set_list, NULL },
+	{ "show-kernel", 1, 0, "SPEC", "print a kernel's matrix and properties", set_show, NULL },
+	{ "help", 0, 'h', NULL, "print this help", set_help, NULL },
+	{ "version", 0, 'V', NULL, "print the version", set_version, NULL },
+
+	{ "correlate", 0, 0, NULL, "slide the kernel unflipped (correlation)", set_correlate,
+	  "Filtering:" },
+	{ "like", 1, 0, "PEER", "matlab, opencv, scipy, torch or vips: that peer's correlation, "
+	  "even-kernel anchor and border; later options override", set_like, NULL },
+	{ "scale", 1, 0, "S", "divide every sum by S, or by the kernel's sum with 'auto'", set_scale, NULL },
+	{ "bias", 1, 0, "B", "add B to every result (0..1 range)", set_bias, NULL },
+	{ "channels", 1, 'c', "LIST", "filter only these channels (r,g,b,a, y; e.g. rgb); copy the rest",
+	  set_channels, NULL },
+	{ "alpha", 1, 0, "MODE", "premultiply (default) or separate", set_alpha, NULL },
+	{ "linear", 0, 0, NULL, "filter in linear light (decode sRGB first, encode after)", set_linear, NULL },
+	{ "abs", 0, 0, NULL, "write the absolute value of the results (signed edges)", set_abs, NULL },
+	{ "offset", 1, 0, "V", "add V to the final results (e.g. 0.5 to show signed ones)", set_offset, NULL },
+	{ "stride", 1, 0, "S[,SY]", "move the kernel S columns (SY rows) at a time: an S times "
+	  "smaller output", set_stride, NULL },
+	{ "dilation", 1, 0, "D[,DY]", "spread the kernel's taps D columns (DY rows) apart", set_dilation, NULL },
+	{ "transpose", 0, 0, NULL, "apply the transposed (adjoint) convolution; with --stride S "
+	  "it upsamples S times", set_transpose, NULL },
+	{ "output-size", 1, 0, "WxH", "--transpose to this size (PyTorch's output_size), e.g. "
+	  "9x9 from a 5x5 image at stride 2", set_output_size, NULL },
+	{ "deconvolve", 1, 0, "M", "divide the kernel out: wiener[:NSR] (0.01) or rl[:ITERATIONS] (30)",
+	  set_deconvolve, NULL },
+	{ "engine", 1, 'e', "NAME", NULL, set_engine, NULL },
+
+	{ "suffix", 1, 0, "S", "batch: add S to each output name before its extension", set_suffix,
+	  "Files and limits:" },
+	{ "in-place", 0, 0, NULL, "let an output replace its own input (refused otherwise)",
+	  set_in_place, NULL },
+	{ "png-compression", 1, 0, "L", "PNG deflate: fast (default, run-length) or zlib level 0..9 "
+	  "(smaller, slower)", set_png_level, NULL },
+	{ "max-pixels", 1, 0, "N", "refuse images of more than N pixels (default 250000000)",
+	  set_max_pixels, NULL },
+	{ "accept-damaged", 0, 0, NULL, "decode a damaged JPEG (truncated, corrupt data) with a "
+	  "warning instead of refusing it", set_damaged, NULL },
+	{ "progress", 0, 0, NULL, "show a progress line even when stderr is not a terminal",
+	  set_progress, NULL },
+	{ "quiet", 0, 0, NULL, "never show a progress line", set_quiet, NULL },
+
+	{ "explain", 0, 0, NULL, "print the plan on stderr: kernel, each engine's cost, the choice",
+	  set_explain, "Inspecting:" },
+	{ "emit-matrix", 1, 0, "FILE", "write the convolution matrix T for INPUT's size (Matrix "
+	  "Market) instead of filtering", set_emit_matrix, NULL },
+	{ "fft-wisdom", 1, 0, "FILE", "load and save FFTW wisdom in FILE (measured FFT plans)",
+	  set_wisdom, NULL },
+};
+
+#define N_OPTS (sizeof cli_opts / sizeof cli_opts[0])
+
+/* opt_code is the value getopt_long returns for entry i. */
+static int opt_code(size_t i)
+{
+	return cli_opts[i].code != 0 ? cli_opts[i].code : 256 + (int)i;
+}
+
+/* ---- --help ---------------------------------------------------------------- */
+
+/*
+ * print_wrapped prints text in the column that starts at indent, breaking
+ * lines at spaces so that none passes 79 columns; col is where the cursor
+ * is now (at most indent).
+ */
+static void print_wrapped(const char *text, int col, int indent)
+{
+	const char *p = text;
+	int room = 79 - indent;
+
+	while (*p != '\0') {
+		const char *end = p + strlen(p), *cut = end;
+
+		if (end - p > room) {
+			for (cut = p + room; cut > p && *cut != ' '; cut--)
+				;
+			if (cut == p)
+				cut = strchr(p, ' ') ? strchr(p, ' ') : end;
+		}
+		printf("%*s%.*s\n", indent - col, "", (int)(cut - p), p);
+		p = *cut == ' ' ? cut + 1 : cut;
+		col = 0;
+	}
+}
+
+static void print_help(void)
+{
+	enum { INDENT = 27 };
+	char left[64], engines[160];
+	size_t i;
+	int n;
+
+	printf("usage: imfilter [OPTIONS] -k SPEC INPUT OUTPUT\n"
+	       "       imfilter [OPTIONS] -k SPEC INPUT -o OUTPUT\n"
+	       "       imfilter [OPTIONS] -k SPEC -o DIR/ FILE...\n"
+	       "       imfilter --list-kernels | --show-kernel SPEC\n"
+	       "Filter an image (PNG, JPEG, PNM, PFM) by convolution. '-' is stdin/stdout.\n\n");
+	for (i = 0; i < N_OPTS; i++) {
+		const struct cli_opt *o = &cli_opts[i];
+
+		if (o->heading != NULL)
+			printf("\n%s\n", o->heading);
+		if (o->code != 0)
+			n = snprintf(left, sizeof left, "  -%c, --%s%s%s", o->code, o->name,
+				     o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			n = snprintf(left, sizeof left, "      --%s%s%s", o->name,
+				     o->arg ? " " : "", o->arg ? o->arg : "");
+		fputs(left, stdout);
+		if (n >= INDENT - 1) {
+			putchar('\n');
+			n = 0;
+		}
+		if (o->help == NULL) {
+			snprintf(engines, sizeof engines, "convolution engine: %s (default auto)",
+				 eng_names());
+			print_wrapped(engines, n, INDENT);
+		} else {
+			print_wrapped(o->help, n, INDENT);
+		}
+	}
+	printf("\nExit status: 0 ok, 64 usage, 65 bad data, 66 no input, 70 internal,\n"
+	       "71 out of memory or limit, 73 cannot create output, 74 I/O error.\n"
+	       "See imfilter(1).\n");
+}
+
+/* ---- Parsing ------------------------------------------------------------- */
+
+/* stdin_terminal refuses "-" as an input when stdin is a terminal: it would wait silently. */
+static int stdin_terminal(char **inputs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(inputs[i], "-") == 0 && isatty(STDIN_FILENO))
+			return usage_error("'-' reads an image from stdin, which is a terminal; "
+					   "pipe one in (... | imfilter -k SPEC - OUT) or name a file");
+	return -1;
+}
+
+/* is_dir says whether path names an existing directory. */
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * batch_target says whether -o OUT with n inputs means batch mode: a
+ * template, a name ending in '/', an existing directory, or several
+ * inputs.  Otherwise -o names the one output file, as gcc's -o does.
+ */
+static int batch_target(const char *target, int n)
+{
+	size_t len = strlen(target);
+
+	return strchr(target, '%') != NULL || (len > 0 && target[len - 1] == '/') ||
+	       is_dir(target) || n > 1;
+}
+
+/* operands checks the non-option arguments against the mode they imply. */
+static int operands(struct cli *cli, int argc, char **argv, int first)
+{
+	int n = argc - first;
+
+	if (cli->nkernels == 0)
+		return usage_error("no kernel given; use -k SPEC");
+	if (cli->target != NULL && n == 1 && !batch_target(cli->target, n)) {
+		cli->input = argv[first];
+		cli->output = cli->target;
+		cli->target = NULL;
+		return cli->suffix != NULL ? usage_error("--suffix needs -o DIR")
+					   : stdin_terminal(argv + first, 1);
+	}
+	if (cli->target != NULL) {
+		if (n < 1)
+			return usage_error("-o %s: expected one or more input files", cli->target);
+		if (cli->suffix != NULL && strchr(cli->target, '%') != NULL)
+			return usage_error("--suffix goes with -o DIR, not with a template");
+		if (!batch_target(cli->target, 1) && io_format_by_ext(cli->target) != IO_NONE)
+			return usage_error("-o %s: %d inputs need a directory (-o DIR/) or a template",
+					   cli->target, n);
+		cli->files = argv + first;
+		cli->nfiles = n;
+		return stdin_terminal(cli->files, n);
+	}
+	if (cli->suffix != NULL)
+		return usage_error("--suffix needs -o DIR");
+	if (cli->emit_matrix != NULL) {
+		if (n != 1 || cli->nkernels != 1)
+			return usage_error("--emit-matrix FILE takes one -k SPEC and one INPUT (for its size)");
+		cli->input = argv[first];
+		return stdin_terminal(argv + first, 1);
+	}
+	if (n != 2)
+		return usage_error("%s", n < 2 ? "expected INPUT and OUTPUT"
+					       : "too many arguments (several inputs need -o DIR/)");
+	cli->input = argv[first];
+	cli->output = argv[first + 1];
+	return stdin_terminal(argv + first, 1);
+}
+
+/* unknown_option says which option was not understood, and the nearest one. */
+static int unknown_option(char **argv)
+{
+	const char *arg = argv[optind - 1], *eq;
+	struct suggest sg;
+	size_t i;
+
+	if (optopt > 0 && optopt < 256)
+		return usage_error("unknown option -%c", optopt);
+	if (strncmp(arg, "--", 2) == 0) {
+		eq = strchr(arg, '=');
+		suggest_init(&sg, arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+		for (i = 0; i < N_OPTS; i++)
+			suggest_offer(&sg, cli_opts[i].name);
+		if (sg.best != NULL)
+			return usage_error("unknown option %s; did you mean --%s?", arg, sg.best);
+	}
+	return usage_error("unknown option %s", arg);
+}
+
+/*
+ * imagemagick answers the first of argv's words that is one of ImageMagick's
+ * options (habits.h); returns -1 when there is none, or EX_USAGE.
+ */
+static int imagemagick(int argc, char **argv)
+{
+	char here[256];
+	int i = habit_find(argc, argv, here, sizeof here);
+
+	if (i < 0)
+		return -1;
+	fprintf(stderr, "imfilter: %s is ImageMagick's; here: %s\n", argv[i], here);
+	return ERR_USAGE;
+}
+
+/*
+ * parse_args fills cli from argv, calling each option's setter, and checks
+ * the operands; it acts on nothing.  Returns -1 to go on, or an exit code.
+ */
 static int parse_args(struct cli *cli, int argc, char **argv)
 {
 	struct option longs[N_OPTS + 1];
 	char shorts[2 * N_OPTS + 2], *sp = shorts;
-	struct kernel k;
-	struct err err = { 0 };
 	size_t i;
-	int c, status, level;
+	int c, status;
 
 	*sp++ = ':';
 	for (i = 0; i < N_OPTS; i++) {
 		longs[i].name = cli_opts[i].name;
 		longs[i].has_arg = cli_opts[i].has_arg ? required_argument : no_argument;
 		longs[i].flag = NULL;
-		longs[i].val = cli_opts[i].code;
-		if (cli_opts[i].code < 256) {
+		longs[i].val = opt_code(i);
+		if (cli_opts[i].code != 0) {
 			*sp++ = (char)cli_opts[i].code;
 			if (cli_opts[i].has_arg)
 				*sp++ = ':';
@@ -275,187 +710,65 @@ static int parse_args(struct cli *cli, int argc, char **argv)
 	*sp = '\0';
 	memset(&longs[N_OPTS], 0, sizeof longs[N_OPTS]);
 
+	if ((status = imagemagick(argc, argv)) >= 0)
+		return status;
 	opterr = 0;
 	optind = 0;     /* a full reset: cli_main may run more than once in a process */
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			cli->target = optarg;
-			break;
-		case OPT_SUFFIX:
-			cli->suffix = optarg;
-			break;
-		case OPT_PROGRESS:
-			cli->progress = 1;
-			break;
-		case OPT_QUIET:
-			cli->progress = 0;
-			break;
-		case OPT_ACCEPT_DAMAGED:
-			cli->accept_damaged = 1;
-			break;
-		case 'k':
-			if (cli->nkernels == MAX_KERNELS)
-				return usage_error("more than %d kernels", MAX_KERNELS);
-			cli->kernel_specs[cli->nkernels++] = optarg;
-			break;
-		case 'e':
-			if (strcmp(optarg, "auto") == 0)
-				cli->job.engine = NULL;
-			else if ((cli->job.engine = eng_find(optarg)) == NULL)
-				return usage_error("unknown engine \"%s\" (engines: %s)", optarg, eng_names());
-			break;
-		case 'b':
-			if (border_parse(optarg, &cli->job.border))
-				return usage_error("unknown border mode \"%s\" (zero, const=V, clamp, reflect, mirror, wrap)",
-						   optarg);
-			break;
-		case 's':
-			if (job_shape_parse(optarg, &cli->job.shape))
-				return usage_error("unknown shape \"%s\" (same, full, valid)", optarg);
-			break;
-		case OPT_CORRELATE:
-			cli->job.correlate = 1;
-			break;
-		case OPT_STRIDE:
-			if (parse_pair(optarg, KERN_MAX_SIDE, cli->job.stride))
-				return usage_error("--stride %s: expected S or S,SY, each 1 to %d",
-						   optarg, KERN_MAX_SIDE);
-			break;
-		case OPT_DILATION:
-			if (parse_pair(optarg, KERN_MAX_SIDE, cli->job.dilation))
-				return usage_error("--dilation %s: expected D or D,DY, each 1 to %d",
-						   optarg, KERN_MAX_SIDE);
-			break;
-		case OPT_TRANSPOSE:
-			cli->job.transpose = 1;
-			break;
-		case OPT_SCALE:
-			cli->scale_set = 1;
-			cli->scale_auto = strcmp(optarg, "auto") == 0;
-			if (!cli->scale_auto && (parse_double(optarg, &cli->scale) || cli->scale == 0))
-				return usage_error("--scale %s: expected a non-zero number or auto", optarg);
-			break;
-		case OPT_BIAS:
-			cli->bias_set = 1;
-			if (parse_double(optarg, &cli->bias))
-				return usage_error("--bias %s: expected a number", optarg);
-			break;
-		case 'c':
-			cli->job.channels = optarg;
-			break;
-		case OPT_ALPHA:
-			if (strcmp(optarg, "premultiply") == 0 || strcmp(optarg, "premultiplied") == 0)
-				cli->job.alpha = ALPHA_PREMULTIPLY;
-			else if (strcmp(optarg, "separate") == 0)
-				cli->job.alpha = ALPHA_SEPARATE;
-			else
-				return usage_error("--alpha %s: expected premultiply or separate", optarg);
-			break;
-		case 'f':
-			if ((cli->out.format = io_format_by_name(optarg)) == IO_NONE)
-				return usage_error("unknown format \"%s\" (png, jpeg, pnm, pfm)", optarg);
-			break;
-		case 'd':
-			if (parse_int(optarg, 8, 16, &cli->out.depth) ||
-			    (cli->out.depth != 8 && cli->out.depth != 16))
-				return usage_error("--depth %s: expected 8 or 16", optarg);
-			break;
-		case 'q':
-			if (parse_int(optarg, 1, 100, &cli->out.quality))
-				return usage_error("--quality %s: expected 1 to 100", optarg);
-			break;
-		case OPT_PNG_COMPRESSION:
-			if (strcmp(optarg, "fast") == 0)
-				cli->out.png_level = IO_PNG_FAST;
-			else if (parse_int(optarg, 0, 9, &level))
-				return usage_error("--png-compression %s: expected fast or 0 to 9", optarg);
-			else
-				cli->out.png_level = IO_PNG_LEVEL(level);
-			break;
-		case 'j':
-			if (parse_int(optarg, 1, 256, &cli->job.threads))
-				return usage_error("--threads %s: expected 1 to 256", optarg);
-			break;
-		case 'v':
-			cli->verbose = 1;
-			break;
-		case OPT_DECONVOLVE:
-			if (parse_deconvolve(optarg, &cli->job))
-				return usage_error("--deconvolve %s: expected wiener[:NSR] (NSR > 0) or "
-						   "rl[:ITERATIONS] (1 to %d)", optarg, DECONV_RL_ITERATIONS_MAX);
-			break;
-		case OPT_EXPLAIN:
-			cli->job.explain = stderr;
-			break;
-		case OPT_EMIT_MATRIX:
-			cli->emit_matrix = optarg;
-			break;
-		case OPT_FFT_WISDOM:
-			cli->wisdom = optarg;
-			break;
-		case OPT_LINEAR:
-			cli->linear = 1;
-			break;
-		case OPT_ABS:
-			cli->absval = 1;
-			break;
-		case OPT_OFFSET:
-			if (parse_double(optarg, &cli->offset))
-				return usage_error("--offset %s: expected a number", optarg);
-			break;
-		case OPT_MAX_PIXELS:
-			if (parse_count(optarg, &cli->max_pixels))
-				return usage_error("--max-pixels %s: expected a positive whole number", optarg);
-			break;
-		case OPT_LIST_KERNELS:
-			status = kern_list(stdout, &err) ? report(&err) : 0;
-			return fflush(stdout) || ferror(stdout) ? ERR_IO : status;
-		case OPT_SHOW_KERNEL:
-			if (kern_resolve(optarg, &k, &err))
-				return report(&err);
-			kern_show(stdout, &k);
-			kern_free(&k);
-			return fflush(stdout) || ferror(stdout) ? ERR_IO : 0;
-		case 'h':
-			print_help();
-			return fflush(stdout) || ferror(stdout) ? ERR_IO : 0;
-		case 'V':
-			printf("imfilter %s\n", IMF_VERSION);
-			return fflush(stdout) || ferror(stdout) ? ERR_IO : 0;
-		case ':':
+		if (c == ':')
 			return usage_error("option %s needs an argument", argv[optind - 1]);
-		default:
-			if (optopt > 0 && optopt < 256)
-				return usage_error("unknown option -%c", optopt);
-			return usage_error("unknown option %s", argv[optind - 1]);
+		for (i = 0; i < N_OPTS && opt_code(i) != c; i++)
+			;
+		if (i == N_OPTS)
+			return unknown_option(argv);
+		if ((status = cli_opts[i].set(cli, optarg)) != 0)
+			return status;
+	}
+	if (cli->action != ACT_FILTER)
+		return -1;
+	if (cli->job.out_size[0] > 0 && !cli->job.transpose)
+		return usage_error("--output-size %dx%d: only with --transpose", cli->job.out_size[0],
+				   cli->job.out_size[1]);
+	return operands(cli, argc, argv, optind);
+}
+
+/* ---- Actions other than filtering ------------------------------------------ */
+
+static int flushed(int status)
+{
+	return fflush(stdout) || ferror(stdout) ? ERR_IO : status;
+}
+
+/* act runs --help, --version, --list-kernels or --show-kernel. */
+static int act(const struct cli *cli)
+{
+	struct err err = { 0 };
+	struct kernel k;
+
+	switch (cli->action) {
+	case ACT_HELP:
+		print_help();
+		return flushed(0);
+	case ACT_VERSION:
+		printf("imfilter %s\n", IMF_VERSION);
+		return flushed(0);
+	case ACT_LIST_KERNELS:
+		if (cli->verbose) {
+			char dirs[600];
+
+			kern_library_dirs(dirs, sizeof dirs);
+			fprintf(stderr, "imfilter: kernel library: %s\n", dirs);
 		}
+		return flushed(kern_list(stdout, &err) ? report(&err) : 0);
+	case ACT_SHOW_KERNEL:
+		if (kern_resolve(cli->show, &k, &err))
+			return report(&err);
+		kern_show(stdout, &k);
+		kern_free(&k);
+		return flushed(0);
+	default:
+		return ERR_SOFTWARE;
 	}
-	if (cli->nkernels == 0)
-		return usage_error("no kernel given; use -k SPEC");
-	if (cli->target != NULL) {
-		if (argc - optind < 1)
-			return usage_error("-o %s: expected one or more input files", cli->target);
-		if (cli->suffix != NULL && strchr(cli->target, '%') != NULL)
-			return usage_error("--suffix goes with -o DIR, not with a template");
-		cli->files = argv + optind;
-		cli->nfiles = argc - optind;
-		return -1;
-	}
-	if (cli->suffix != NULL)
-		return usage_error("--suffix needs -o DIR");
-	if (cli->emit_matrix != NULL) {
-		if (argc - optind != 1 || cli->nkernels != 1)
-			return usage_error("--emit-matrix FILE takes one -k SPEC and one INPUT (for its size)");
-		cli->input = argv[optind];
-		return -1;
-	}
-	if (argc - optind != 2)
-		return usage_error("%s", argc - optind < 2 ? "expected INPUT and OUTPUT"
-							  : "too many arguments (several inputs need -o DIR)");
-	cli->input = argv[optind];
-	cli->output = argv[optind + 1];
-	return -1;
 }
 
 /*
@@ -592,6 +905,14 @@ static void plane_progress(void *ctx, int done, int total)
 	}
 }
 
+/* grey_name says whether path ends in .pgm: a PGM holds grey only. */
+static int grey_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 4 && strcasecmp(path + n - 4, ".pgm") == 0;
+}
+
 /*
  * filter_file reads input, filters it and writes output; it prints the one
  * error line itself and returns the exit code.
@@ -605,7 +926,7 @@ static int filter_file(struct run *r, const char *input, const char *output,
 	struct io_read_opts ro = { .max_pixels = (unsigned long long)cli->max_pixels,
 				   .accept_damaged = cli->accept_damaged };
 	struct job_spec js = { r->kernels, cli->nkernels, &job, cli->linear, cli->absval,
-			       (float)cli->offset, (unsigned long long)cli->max_pixels };
+			       (float)cli->offset, (unsigned long long)cli->max_pixels, 0 };
 	struct err err = { 0 };
 
 	install_signals();
@@ -616,6 +937,8 @@ static int filter_file(struct run *r, const char *input, const char *output,
 			output);
 		return report(&err);
 	}
+	/* A .pgm holds grey: colour is written as its luma. */
+	js.luma = out.format == IO_PNM && grey_name(output);
 	/* Decoding, filtering and encoding overlapped, rows streaming (job.h). */
 	if (job_file(&js, input, &ro, output, &out, &err) == 0 && cli->wisdom != NULL)
 		fft_wisdom_save(cli->wisdom, &err);
@@ -639,16 +962,128 @@ static int batch_one(void *ctx, int i)
 	return filter_file(r, r->cli->files[i], r->outputs[i], busy > 1 ? threads / busy : threads);
 }
 
-/* batch_outputs names every output before any work, refusing two inputs with one output. */
+/*
+ * warn_no_effect says, in one line each, which output options no output of
+ * the run can use: formats holds a bit (1 << format) for every output.
+ */
+static void warn_no_effect(const struct cli *cli, unsigned formats)
+{
+	static const char *const names[] = { "", "PNG", "JPEG", "PNM", "PFM" };
+	const char *fmt = "";
+	int f;
+
+	for (f = IO_PNG; f <= IO_PFM; f++)
+		if (formats & (1u << f))
+			fmt = names[f];
+	if (cli->out.depth != 0 && !(formats & (1u << IO_PNG | 1u << IO_PNM)))
+		fprintf(stderr, "imfilter: warning: -d %d has no effect on %s output\n",
+			cli->out.depth, fmt);
+	if (cli->out.quality != 0 && !(formats & 1u << IO_JPEG))
+		fprintf(stderr, "imfilter: warning: -q %d has no effect on %s output (JPEG only)\n",
+			cli->out.quality, fmt);
+	if (cli->png_level_set && !(formats & 1u << IO_PNG))
+		fprintf(stderr, "imfilter: warning: --png-compression has no effect on %s output\n",
+			fmt);
+}
+
+/*
+ * An output that is one of the run's inputs would be overwritten before
+ * (or while) it is read, and a batch would lose its originals: refused
+ * unless --in-place says so.  Files are compared by device and inode, so
+ * "./a.png", "a.png" and a link to it are one file.
+ */
+struct inputs {
+	struct stat *st;
+	const char **names;
+	int n;
+};
+
+static int inputs_stat(struct inputs *in, char **names, int n)
+{
+	int i;
+
+	in->n = 0;
+	in->st = calloc((size_t)n, sizeof *in->st);
+	in->names = calloc((size_t)n, sizeof *in->names);
+	if (in->st == NULL || in->names == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], "-") != 0 && stat(names[i], &in->st[in->n]) == 0)
+			in->names[in->n++] = names[i];
+	return 0;
+}
+
+static void inputs_free(struct inputs *in)
+{
+	free(in->st);
+	free(in->names);
+}
+
+/* overwrites_input returns the input that output would replace, or NULL. */
+static const char *overwrites_input(const struct inputs *in, const char *output)
+{
+	struct stat st;
+	int i;
+
+	if (strcmp(output, "-") == 0 || stat(output, &st) != 0)
+		return NULL;
+	for (i = 0; i < in->n; i++)
+		if (in->st[i].st_dev == st.st_dev && in->st[i].st_ino == st.st_ino)
+			return in->names[i];
+	return NULL;
+}
+
+static int refuse_overwrite(const char *output, const char *input)
+{
+	fprintf(stderr, "imfilter: %s: would write over the input %s (add --in-place to mean it)\n",
+		output, input);
+	return ERR_CANTCREAT;
+}
+
+/*
+ * check_output checks the one output of single-file mode before any work:
+ * every directory above it exists, and it is not the input.
+ */
+static int check_output(const struct cli *cli)
+{
+	struct err err = { 0 };
+	struct inputs in;
+	const char *same;
+	char *names[1];
+	int status = 0;
+
+	if (strcmp(cli->output, "-") == 0)
+		return 0;
+	if (batch_dirs(cli->output, cli->output, 0, 0, &err))
+		return report(&err);
+	names[0] = (char *)cli->input;
+	if (inputs_stat(&in, names, 1) != 0)
+		status = (fprintf(stderr, "imfilter: out of memory\n"), ERR_OS);
+	else if (!cli->in_place && (same = overwrites_input(&in, cli->output)) != NULL)
+		status = refuse_overwrite(cli->output, same);
+	inputs_free(&in);
+	return status;
+}
+
+/*
+ * batch_outputs names every output before any work, refusing two inputs
+ * with one output and an output that is an input; then it makes the
+ * output directories (-o DIR/ as mkdir -p; a template's, file by file).
+ */
 static int batch_outputs(struct cli *cli, char ***outputs)
 {
 	char path[PATH_MAX];
 	struct err err = { 0 };
+	struct inputs in;
+	const char *same;
+	int template = strchr(cli->target, '%') != NULL;
+	unsigned formats = 0;
 	char **out;
 	int i, j, status = 0;
 
 	out = calloc((size_t)cli->nfiles, sizeof *out);
-	if (out == NULL) {
+	if (out == NULL || inputs_stat(&in, cli->files, cli->nfiles) != 0) {
+		*outputs = out;
 		fprintf(stderr, "imfilter: out of memory\n");
 		return ERR_OS;
 	}
@@ -659,13 +1094,25 @@ static int batch_outputs(struct cli *cli, char ***outputs)
 		} else if ((out[i] = strdup(path)) == NULL) {
 			fprintf(stderr, "imfilter: out of memory\n");
 			status = ERR_OS;
+		} else if (!cli->in_place && (same = overwrites_input(&in, out[i])) != NULL) {
+			status = refuse_overwrite(out[i], same);
 		}
 		for (j = 0; j < i && status == 0; j++)
 			if (strcmp(out[i], out[j]) == 0)
 				status = usage_error("%s and %s would both be written to %s",
 						     cli->files[j], cli->files[i], out[i]);
 	}
-	if (status == 0 && strchr(cli->target, '%') == NULL && access(cli->target, W_OK | X_OK) != 0)
+	inputs_free(&in);
+	for (i = 0; status == 0 && i < cli->nfiles; i++)
+		formats |= 1u << (cli->out.format != IO_NONE ? cli->out.format : io_format_by_ext(out[i]));
+	if (status == 0)
+		warn_no_effect(cli, formats);
+	if (status == 0 && !template && batch_dirs(cli->target, cli->target, 1, 1, &err))
+		status = report(&err);
+	for (i = 0; status == 0 && template && i < cli->nfiles; i++)
+		if (batch_dirs(out[i], out[i], 0, 1, &err))
+			status = report(&err);
+	if (status == 0 && !template && access(cli->target, W_OK | X_OK) != 0)
 		status = (fprintf(stderr, "imfilter: %s: %s\n", cli->target, strerror(errno)), ERR_CANTCREAT);
 	*outputs = out;
 	return status;
@@ -682,11 +1129,11 @@ int cli_main(int argc, char **argv)
 	int i, status, loaded = 0;
 
 	blas_no_pool();
+	kern_library_argv0(argc > 0 ? argv[0] : NULL);
 	memset(&cli, 0, sizeof cli);
 	memset(&run, 0, sizeof run);
 	cli.job.border.mode = BORDER_REFLECT;
 	cli.job.threads = default_threads();
-	cli.out.quality = 90;
 	cli.progress = -1;
 	env = getenv("IMFILTER_MAX_PIXELS");
 	cli.max_pixels = DEFAULT_MAX_PIXELS;
@@ -703,6 +1150,8 @@ int cli_main(int argc, char **argv)
 	status = parse_args(&cli, argc, argv);
 	if (status >= 0)
 		return status;
+	if (cli.action != ACT_FILTER)
+		return act(&cli);
 	if (cli.verbose)
 		cli.job.log = stderr;
 	if (cli.progress < 0)
@@ -730,6 +1179,8 @@ int cli_main(int argc, char **argv)
 			kern_set_scale(&kernels[i], cli.scale, cli.scale_auto);
 		if (cli.bias_set)
 			kern_set_bias(&kernels[i], cli.bias);
+		if (cli.anchor_before)
+			kern_anchor_before(&kernels[i]);
 		kp[i] = &kernels[i];
 	}
 	if (cli.wisdom == NULL && (env = getenv("IMFILTER_FFT_WISDOM")) != NULL && *env != '\0')
@@ -748,7 +1199,11 @@ int cli_main(int argc, char **argv)
 			cli.job.progress = plane_progress;
 			cli.job.progress_ctx = &run;
 		}
-		status = filter_file(&run, cli.input, cli.output, cli.job.threads);
+		status = check_output(&cli);
+		if (status == 0)
+			warn_no_effect(&cli, 1u << cli.out.format);
+		if (status == 0)
+			status = filter_file(&run, cli.input, cli.output, cli.job.threads);
 		progress_end();
 	} else {
 		struct batch_opts bo = { .progress = cli.progress };

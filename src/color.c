@@ -97,3 +97,36 @@ void color_unpremultiply(struct image *im, unsigned mask)
 		}
 	}
 }
+
+/*
+ * color_to_luma keeps one plane: Y = 0.2126 R + 0.7152 G + 0.0722 B, the
+ * Rec. 709 weights luma-sobel.kernel uses, on the stored (sRGB-encoded)
+ * values as video luma is.  Alpha is dropped with the other planes.
+ */
+void color_luma_rows(struct image *im)
+{
+	int y, x;
+
+	if (im->nch < 3)
+		return;
+	for (y = 0; y < im->h; y++) {
+		float *r = plane_row(&im->ch[0], y);
+		const float *g = plane_row(&im->ch[1], y);
+		const float *b = plane_row(&im->ch[2], y);
+
+		for (x = 0; x < im->w; x++)
+			r[x] = 0.2126f * r[x] + 0.7152f * g[x] + 0.0722f * b[x];
+	}
+}
+
+void color_to_luma(struct image *im)
+{
+	int c;
+
+	if (im->nch < 3)
+		return;
+	color_luma_rows(im);
+	for (c = 1; c < im->nch; c++)
+		plane_free(&im->ch[c]);
+	im->nch = 1;
+}

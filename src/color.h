@@ -28,6 +28,15 @@ void color_finish(struct image *im, unsigned mask, int absval, float offset);
 void color_premultiply(struct image *im, unsigned mask);
 void color_unpremultiply(struct image *im, unsigned mask);
 
+/*
+ * color_to_luma turns an RGB or RGBA image into one grey plane with the
+ * Rec. 709 weights (for a .pgm output); a grey image is left as it is.
+ */
+void color_to_luma(struct image *im);
+
+/* color_luma_rows writes the luma into the first plane and keeps the others (views). */
+void color_luma_rows(struct image *im);
+
 /* color_premultiply_rows premultiplies rows [y0, y1) only. */
 void color_premultiply_rows(struct image *im, unsigned mask, int y0, int y1);
 

@@ -98,7 +98,7 @@ static void ext_span(const struct deconv_job *job, long v, long start, long coun
 		     float *dst)
 {
 	const struct plane *in = job->in;
-	long sy = border_index(job->border.mode, v, in->h), x;
+	long sy = border_index(border_ymode(&job->border), v, in->h), x;
 
 	if (sy < 0)
 		for (x = 0; x < count; x++)
@@ -336,7 +336,7 @@ int deconv_rl(struct deconv_job *job, int iterations, struct err *err)
 	size_t n = (size_t)job->kw * job->kh, i;
 	double sum = 0;
 	float peak = 0, v;
-	int it, y, xx, cmode = job->border.mode == BORDER_CONST, status = -1;
+	int it, y, xx, cmode = border_has(&job->border, BORDER_CONST), status = -1;
 
 	if (iterations < 1 || iterations > DECONV_RL_ITERATIONS_MAX)
 		return err_set(err, ERR_USAGE, "Richardson-Lucy: iterations must be 1 to %d, "

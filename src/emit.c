@@ -105,7 +105,7 @@ static int emit_pass(struct emit *e, FILE *f, long long *count)
 	const struct conv_job *job = e->job;
 	const int iw = job->in->w, ih = job->in->h, ow = job->out->w, oh = job->out->h;
 	const long long in_px = (long long)iw * ih, out_px = (long long)ow * oh;
-	enum border_mode mode = job->border.mode;
+	enum border_mode mode = job->border.mode, ymode = border_ymode(&job->border);
 	int x, y, k, p, q, b, c, ndx, ndy;
 
 	*count = 0;
@@ -116,7 +116,7 @@ static int emit_pass(struct emit *e, FILE *f, long long *count)
 			ndx = distinct(e->sx, e->nc, e->ux, e->dj);
 			for (y = 0; y < oh; y++) {
 				for (k = 0; k < e->nr; k++)
-					e->sy[k] = border_index(mode, (long)y * e->o.sy + e->ri[k] - job->ay,
+					e->sy[k] = border_index(ymode, (long)y * e->o.sy + e->ri[k] - job->ay,
 								ih);
 				ndy = distinct(e->sy, e->nr, e->uy, e->di);
 				for (c = 0; c < e->nin; c++) {
@@ -253,7 +253,7 @@ int emit_matrix(FILE *f, const struct conv_job *job, const struct emit_opts *o,
 	long long count, rows, cols;
 	int saved, status = -1;
 
-	if (job->border.mode == BORDER_CONST && job->border.value != 0)
+	if (border_has(&job->border, BORDER_CONST) && job->border.value != 0)
 		return err_set(err, ERR_USAGE,
 			       "convolution matrix: a constant border of %g makes the filter "
 			       "affine, not linear; use a zero border or another mode",
@@ -269,7 +269,7 @@ int emit_matrix(FILE *f, const struct conv_job *job, const struct emit_opts *o,
 		return err_set(err, ERR_USAGE,
 			       "convolution matrix: a bank of %d kernels combined by %s is not "
 			       "linear; only \"combine sum\" has a matrix",
-			       job->nk, job->combine == KERN_MAX ? "max" : "magnitude");
+			       job->nk, kern_combine_name(job->combine));
 	w = malloc(((size_t)job->kw * job->kh * eng_nin(job) *
 		    (e.o.split ? (size_t)job->nk : 1) + 1) * sizeof *w);
 	if (w == NULL || emit_setup(&e, job, w)) {

@@ -251,7 +251,7 @@ static int run_split(const struct engine *e, struct conv_job *job, struct err *e
 		if (first)
 			for (y = 0; y < oh; y++)
 				memset(plane_row(acc, y), 0, (size_t)ow * sizeof(float));
-		if (job->outs == NULL && (job->nk > 1 || job->combine == KERN_MAGNITUDE))
+		if (job->outs == NULL && (job->nk > 1 || kern_combine_pointwise(job->combine)))
 			for (y = 0; y < oh; y++)
 				eng_combine(job->combine, b, plane_row(job->out, y), plane_row(acc, y), ow);
 	}
@@ -330,6 +330,8 @@ void eng_combine(enum kern_combine c, int b, float *acc, const float *r, int n)
 	if (b == 0) {
 		if (c == KERN_MAGNITUDE)
 			vec_combine(VEC_SET_SQ, acc, r, n);
+		else if (c == KERN_SUMABS)
+			vec_combine(VEC_SET_ABS, acc, r, n);
 		else if (acc != r)
 			memcpy(acc, r, (size_t)n * sizeof *acc);
 		return;
@@ -344,6 +346,9 @@ void eng_combine(enum kern_combine c, int b, float *acc, const float *r, int n)
 	case KERN_MAGNITUDE:
 		vec_combine(VEC_ADD_SQ, acc, r, n);
 		break;
+	case KERN_SUMABS:
+		vec_combine(VEC_ADD_ABS, acc, r, n);
+		break;
 	}
 }
 
@@ -356,7 +361,7 @@ void eng_combine_finish(enum kern_combine c, float *acc, int n)
 void eng_pad_row(const struct conv_job *job, long v, long start, long count, float *dst)
 {
 	const struct plane *in = job->in;
-	long sy = border_index(job->border.mode, v, in->h), x;
+	long sy = border_index(border_ymode(&job->border), v, in->h), x;
 
 	if (sy < 0) {
 		for (x = 0; x < count; x++)

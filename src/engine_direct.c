@@ -87,7 +87,7 @@ static int direct_band_run(void *arg, int y0, int y1, int band)
 	const int kh = job->kh, kw = job->kw, ow = job->out->w, nk = job->nk;
 	const size_t kn = (size_t)kw * kh;
 	/* One kernel's sums go straight to the output, unless combine changes them (|r|). */
-	const int direct_only = nk == 1 && job->combine != KERN_MAGNITUDE;
+	const int direct_only = nk == 1 && !kern_combine_pointwise(job->combine);
 	const unsigned flags = direct_only && eng_stream(job) ? VEC_STREAM : 0;
 	const float *rows[PAIR_ROWS_MAX];
 	int x0, y, b, i, j, n, pair;

@@ -594,7 +594,7 @@ static void tile_fill(const struct fft_ctx *ctx, int ty, int tx, float *t)
 
 	for (u = 0; u < nh; u++) {
 		float *dst = t + (size_t)u * rs;
-		long sy = border_index(job->border.mode, (long)ty - job->ay + u, in->h);
+		long sy = border_index(border_ymode(&job->border), (long)ty - job->ay + u, in->h);
 
 		if (u >= rows) {
 			memset(dst, 0, (size_t)nw * sizeof *dst);

@@ -195,7 +195,7 @@ static int sep_band_run(void *arg, int y0, int y1, int band)
 	struct conv_job *job = ctx->job;
 	struct sep_band *bd = &ctx->bands[band];
 	const int kh = job->kh, ow = job->out->w;
-	const int direct_only = job->nk == 1 && job->combine != KERN_MAGNITUDE;
+	const int direct_only = job->nk == 1 && !kern_combine_pointwise(job->combine);
 	const unsigned flags = direct_only && eng_stream(job) ? VEC_STREAM : 0;
 	int x0, y, b, t, k, m, n, r, pair;
 	long v, next;

@@ -269,7 +269,7 @@ struct tz_ctx {
 static void tz_pad(const struct conv_job *job, int ch, long v, long x, float *dst, size_t pw)
 {
 	const struct plane *in = eng_input(job, ch);
-	long sy = border_index(job->border.mode, v, in->h);
+	long sy = border_index(border_ymode(&job->border), v, in->h);
 	size_t k;
 
 	if (sy < 0) {
@@ -339,8 +339,8 @@ static void tz_store(const struct conv_job *job, const struct tz_geom *g,
 		const float *cr = bd->c + (size_t)r * blocks * g->n;
 
 		if (job->nk == 1 && job->outs == NULL) {
-			/* "combine magnitude" on one kernel still means |r|. */
-			if (job->combine == KERN_MAGNITUDE) {
+			/* "combine magnitude" or "sumabs" on one kernel still means |r|. */
+			if (kern_combine_pointwise(job->combine)) {
 				eng_combine(job->combine, 0, out, cr, cnt);
 				eng_combine_finish(job->combine, out, cnt);
 			} else {

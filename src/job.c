@@ -329,7 +329,7 @@ static void finish(struct pipe *P, struct plane *out, int n)
 	struct image im;
 	int c;
 
-	if (!P->pj->absval && P->pj->offset == 0.0f && !P->linear_out)
+	if (!P->pj->absval && P->pj->offset == 0.0f && !P->linear_out && !P->pj->luma)
 		return;
 	memset(&im, 0, sizeof im);
 	im.w = last->ow;
@@ -340,6 +340,8 @@ static void finish(struct pipe *P, struct plane *out, int n)
 	color_finish(&im, P->finish_mask, P->pj->absval, P->pj->offset);
 	if (P->linear_out)
 		color_to_srgb(&im);
+	if (P->pj->luma)
+		color_luma_rows(&im);
 }
 
 /*
@@ -481,7 +483,7 @@ static int plan(struct pipe *P, const struct image *ext, struct err *err)
 		if (g->st.holds &&
 		    hold_check(P, w, h, pj->opts->deconv != DECONV_NONE ? "--deconvolve" :
 			       g->st.layer && g->st.L.transpose ? "--transpose" :
-			       "the wrap border", err))
+			       "the wrap border of rows", err))
 			return -1;
 		w = g->st.ow;
 		h = g->st.oh;
@@ -519,7 +521,8 @@ static int plan_ring(struct pipe *P, const struct image *oinfo, int window, stru
 	P->ring_k = (window + g->rows - 1) / g->rows + 1;
 	if (P->ring_k > g->nstrips)
 		P->ring_k = g->nstrips;
-	return alloc_planes(P->ring, oinfo->nch, oinfo->w, P->ring_k * g->rows, err);
+	/* The last step's planes: the encoder may read fewer (luma). */
+	return alloc_planes(P->ring, g->st.onch, oinfo->w, P->ring_k * g->rows, err);
 }
 
 /* log_steps prints each step's -v line. */
@@ -652,7 +655,7 @@ int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *
 			last = &P.stg[P.nst - 1].st;
 			oinfo.w = last->ow;
 			oinfo.h = last->oh;
-			oinfo.nch = last->onch;
+			oinfo.nch = pj->luma && last->onch >= 3 ? 1 : last->onch;
 			window = io_write_window(output, &oinfo, wo, &perr);
 			planned = window >= 0 && plan_ring(&P, &oinfo, window, &perr) == 0;
 		}

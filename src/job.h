@@ -35,6 +35,7 @@ struct job_opts {
 	int stride[2];
 	int dilation[2];
 	int transpose;
+	int out_size[2];              /* --output-size W H for the transpose; 0: default */
 	/*
 	 * Output rows per strip (0: each step's own choice, step_strip); the
 	 * results do not depend on it, which is what setting it tests.
@@ -66,6 +67,7 @@ struct job_spec {
 	int absval;
 	float offset;
 	unsigned long long max_pixels;
+	int luma;           /* write colour as one grey plane of its luma (color_to_luma) */
 };
 
 /*

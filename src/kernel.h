@@ -1,4 +1,9 @@
-/* kernel.h: convolution kernels and banks: parsing, generators, properties. */
+/*
+ * kernel.h: convolution kernels and banks, the public surface of
+ * kernel.c (life), kernel_lex.c (numbers, names), kernel_file.c (files),
+ * kernel_gen.c (generators), kernel_spec.c (-k SPEC, inline matrices,
+ * the library) and kernel_props.c (sums, rank, --show-kernel).
+ */
 #ifndef IMF_KERNEL_H
 #define IMF_KERNEL_H
 
@@ -16,8 +21,22 @@
 enum kern_combine {
 	KERN_SUM = 0,        /* r = r1 + r2 + ... */
 	KERN_MAX,            /* r = max(r1, r2, ...) */
-	KERN_MAGNITUDE       /* r = sqrt(r1^2 + r2^2 + ...) */
+	KERN_MAGNITUDE,      /* r = sqrt(r1^2 + r2^2 + ...) */
+	KERN_SUMABS          /* r = |r1| + |r2| + ... (libvips' compass SUM) */
 };
+
+/*
+ * kern_combine_pointwise says whether combine c changes even a single
+ * kernel's result (|r| for magnitude and sumabs), so that a bank of one
+ * cannot write its sums straight to the output.
+ */
+static inline int kern_combine_pointwise(enum kern_combine c)
+{
+	return c == KERN_MAGNITUDE || c == KERN_SUMABS;
+}
+
+/* kern_combine_name is c as a kernel file spells it ("sum", "max", ...). */
+const char *kern_combine_name(enum kern_combine c);
 
 /*
  * A kernel is a bank of n >= 1 matrices of the same size w x h, applied to
@@ -82,16 +101,47 @@ int kern_parse_inline(const char *spec, struct kernel *k, struct err *err);
 int kern_gen_gaussian(double sigma, int size, struct kernel *k, struct err *err);
 /* box: w x h ones, scale auto (the mean). */
 int kern_gen_box(int w, int h, struct kernel *k, struct err *err);
+/*
+ * unsharp: ImageMagick's -unsharp 0xSIGMA+AMOUNT+0, (1 + amount) delta -
+ * amount G, G the Gaussian at ImageMagick's automatic size; sums to 1.
+ */
+int kern_gen_unsharp(double sigma, double amount, struct kernel *k, struct err *err);
+/* log: the Laplacian of Gaussian out to 4 sigma, centre negative, sum 0. */
+int kern_gen_log(double sigma, struct kernel *k, struct err *err);
+/* dog: G(s1) - G(s2) at the wider one's size, each of sum 1; sum 0. */
+int kern_gen_dog(double s1, double s2, struct kernel *k, struct err *err);
+
+/*
+ * kern_gen_spec builds the kernel of a generator spec, "gaussian:...",
+ * "box:...", "unsharp:...", "log:..." or "dog:...".  Returns 0, -1 with a
+ * message naming the spec and its usage, or 1 when spec names none of them.
+ */
+int kern_gen_spec(const char *spec, struct kernel *k, struct err *err);
 
 /*
  * kern_resolve turns a -k SPEC into a kernel: an inline matrix, a generator
- * ("gaussian:SIGMA[,SIZE]", "box:N" or "box:WxH"), a path to a kernel file,
+ * ("gaussian:SIGMA[,SIZE]", "box:N", "box:WxH", "unsharp:SIGMA[,AMOUNT[,0]]",
+ * "log:SIGMA", "dog:SIGMA1,SIGMA2"), a path to a kernel file,
  * or a name in the kernel library, searched in $IMFILTER_KERNEL_PATH
- * (colon-separated), then ./kernels, then KERNEL_DATADIR.
+ * (colon-separated), then the "kernels" directory beside the running
+ * program, then KERNEL_DATADIR.  An unknown name or generator is a usage
+ * error that names the nearest known one and the directories searched.
  */
 int kern_resolve(const char *spec, struct kernel *k, struct err *err);
 
-/* kern_list prints "name  description" for every library kernel, sorted. */
+/*
+ * kern_library_argv0 gives the program's argv[0], to find the directory
+ * beside the program where /proc/self/exe does not exist.
+ */
+void kern_library_argv0(const char *argv0);
+
+/* kern_library_dirs lists the library's directories in search order, "a, b, c". */
+void kern_library_dirs(char *buf, size_t size);
+
+/*
+ * kern_list prints "name  description" for every library kernel, sorted;
+ * an empty library is an error (ERR_NOINPUT) naming where it looked.
+ */
 int kern_list(FILE *out, struct err *err);
 
 /* kern_show prints the matrices, sums, scale, bias, origin, rank/separability. */
@@ -134,7 +184,29 @@ void kern_set_scale(struct kernel *k, double scale, int autoscale);
 /* kern_set_bias sets the bias, every kernel's for a cross-channel kernel. */
 void kern_set_bias(struct kernel *k, double bias);
 
-/* ---- Shared by kernel.c, kernel_gen.c and kernel_spec.c only. ---- */
+/*
+ * kern_anchor_before moves a default origin (floor(w/2), floor(h/2)) of an
+ * even side to floor((w - 1)/2), floor((h - 1)/2): the anchor MATLAB's
+ * imfilter and PyTorch's padding='same' use (--like matlab, torch).  Odd
+ * sides and origins given otherwise keep theirs.
+ */
+void kern_anchor_before(struct kernel *k);
+
+/* ---- Shared by the kernel*.c files only. ---- */
+
+/* kern_matrix is matrix b's first weight. */
+static inline const double *kern_matrix(const struct kernel *k, int b)
+{
+	return k->m + (size_t)b * k->h * k->w;
+}
+
+/*
+ * kern_sum_is_zero treats a sum that is rounding noise against the
+ * weights' magnitudes as 0; kern_auto_scale is what "scale auto" means:
+ * the sum of m[0..count), or 1 when it is 0.
+ */
+int kern_sum_is_zero(const double *m, size_t count);
+double kern_auto_scale(const double *m, size_t count);
 
 /*
  * kern_alloc zeroes *k and allocates n zeroed w x h matrices with scale 1,

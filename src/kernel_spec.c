@@ -1,33 +1,184 @@
 /*
  * kernel_spec.c: resolves a -k SPEC (inline matrix, generator, file path or
- * library name) and lists the kernel library.
+ * library name), parses inline matrices, and lists the kernel library.
  */
 #include "kernel.h"
+#include "kernel_lex.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "size.h"
+#include "suggest.h"
 
 #ifndef KERNEL_DATADIR
 #define KERNEL_DATADIR "/usr/local/share/imfilter/kernels"
 #endif
 
+/* ---- Inline matrices ----------------------------------------------------- */
+
+/* digits returns how many ASCII digits s starts with. */
+static size_t digits(const char *s)
+{
+	size_t n = 0;
+
+	while (klex_is_digit(s[n]))
+		n++;
+	return n;
+}
+
+size_t kern_is_inline(const char *spec)
+{
+	size_t i = 0, d;
+
+	if ((d = digits(spec)) == 0 || spec[d] != 'x')
+		return 0;
+	i = d + 1;
+	if ((d = digits(spec + i)) == 0)
+		return 0;
+	i += d;
+	if (spec[i] == '+') {
+		if ((d = digits(spec + i + 1)) == 0 || spec[i + 1 + d] != '+')
+			return 0;
+		i += 1 + d + 1;
+		if ((d = digits(spec + i)) == 0)
+			return 0;
+		i += d;
+	}
+	return spec[i] == ':' ? i + 1 : 0;
+}
+
+/* inline_int reads the digits at *s (kern_is_inline checked them), capped. */
+static long inline_int(const char **s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(*s, &end, 10);
+	*s = end + 1;    /* past the 'x', '+' or ':' */
+	return errno == ERANGE || v > INT_MAX ? INT_MAX : v;
+}
+
+int kern_parse_inline(const char *spec, struct kernel *k, struct err *err)
+{
+	char q[64], why[160];
+	const char *s = spec;
+	long w, h, x = -1, y = -1;
+	size_t pre = kern_is_inline(spec), total;
+	struct line ln;
+	struct tok t;
+	int count = 0;
+	double v;
+
+	memset(k, 0, sizeof *k);
+	kern_quote(q, sizeof q, spec, strlen(spec));
+	if (pre == 0)
+		return err_set(err, ERR_USAGE, "%s: not an inline matrix "
+			       "(expected \"WxH: v v ...\")", q);
+	w = inline_int(&s);
+	h = inline_int(&s);
+	if (memchr(spec, '+', pre)) {
+		x = inline_int(&s);
+		y = inline_int(&s);
+	}
+	if (w < 1 || h < 1 || w > KERN_MAX_SIDE || h > KERN_MAX_SIDE)
+		return err_set(err, ERR_DATA, "%s: width and height must be "
+			       "from 1 to %d", q, KERN_MAX_SIDE);
+	if (w * h > KERN_MAX_ELEMS)
+		return err_set(err, ERR_DATA, "%s: more than %ld weights",
+			       q, (long)KERN_MAX_ELEMS);
+	if (x >= w || y >= h)
+		return err_set(err, ERR_DATA, "%s: origin %ld,%ld is outside the "
+			       "%ldx%ld matrix", q, x, y, w, h);
+	if (kern_alloc(k, (int)w, (int)h, 1, err))
+		return -1;
+	total = (size_t)w * (size_t)h;
+	memset(&ln, 0, sizeof ln);
+	ln.s = spec + pre;
+	ln.len = strlen(ln.s);
+	ln.nl_is_space = 1;
+	while (klex_tok_next(&ln, &t)) {
+		if ((size_t)count == total) {
+			count += klex_count_rest(&ln);
+			break;
+		}
+		if (kern_number(t.s, t.len, &v, why, sizeof why)) {
+			kern_free(k);
+			return err_set(err, ERR_DATA, "%s: value %d: %s", q, count + 1, why);
+		}
+		k->m[count++] = v;
+	}
+	if ((size_t)count != total) {
+		kern_free(k);
+		return err_set(err, ERR_DATA, "%s: %d value%s, expected %zu",
+			       q, count, count == 1 ? "" : "s", total);
+	}
+	if (x >= 0) {
+		k->ox = (int)x;
+		k->oy = (int)y;
+	}
+	strcpy(k->name, "inline");
+	snprintf(k->desc, sizeof k->desc, "Inline %ldx%ld matrix", w, h);
+	return 0;
+}
+
 /* ---- The library's directories ------------------------------------------- */
 
 /*
  * The library is searched in each directory of $IMFILTER_KERNEL_PATH
- * (colon-separated, empty entries skipped), then ./kernels (a source tree),
- * then the installed KERNEL_DATADIR; the first file of a name wins.
+ * (colon-separated, empty entries skipped), so a user's own kernels come
+ * first and may stand in for a library one; then in "kernels" beside the
+ * running program (the build tree: ./imfilter and ./kernels); then in the
+ * installed KERNEL_DATADIR.  The first file of a name wins.  Nothing
+ * depends on the current directory.
  */
+static void looked_in(char *buf, size_t size, struct err *err);
+
 struct dirs {
 	char *env;           /* a copy of $IMFILTER_KERNEL_PATH, cut at colons */
 	char *next;          /* the unread rest of env */
-	int stage;           /* 0: env, then ./kernels; 1: KERNEL_DATADIR; 2: done */
+	int stage;           /* 0: env; 1: beside the program; 2: KERNEL_DATADIR; 3: done */
+	char exe[PATH_MAX];  /* DIR/kernels for the program's DIR, or "" */
 };
+
+static const char *argv0_hint;
+
+void kern_library_argv0(const char *argv0)
+{
+	argv0_hint = argv0;
+}
+
+/*
+ * exe_kernels names the kernels directory beside the running program:
+ * /proc/self/exe where there is one, else argv[0] when it holds a path
+ * (relative to the current directory, which the program does not change).
+ * A program found through $PATH without /proc is left to KERNEL_DATADIR.
+ */
+static void exe_kernels(char *buf, size_t size)
+{
+	char path[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+
+	buf[0] = '\0';
+	if (n > 0)
+		path[n] = '\0';
+	else if (argv0_hint == NULL || strchr(argv0_hint, '/') == NULL ||
+		 (size_t)snprintf(path, sizeof path, "%s", argv0_hint) >= sizeof path)
+		return;
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	if ((size_t)snprintf(buf, size, "%s/kernels", path) >= size)
+		buf[0] = '\0';
+}
 
 static int dirs_init(struct dirs *d, struct err *err)
 {
@@ -38,6 +189,7 @@ static int dirs_init(struct dirs *d, struct err *err)
 	if (env != NULL && (d->env = strdup(env)) == NULL)
 		return err_oom(err, "IMFILTER_KERNEL_PATH");
 	d->next = d->env;
+	exe_kernels(d->exe, sizeof d->exe);
 	return 0;
 }
 
@@ -57,22 +209,46 @@ static const char *dirs_next(struct dirs *d)
 		if (dir[0] != '\0')
 			return dir;
 	}
-	switch (d->stage) {
-	case 0:
+	if (d->stage == 0) {
 		d->stage = 1;
-		return "kernels";
-	case 1:
+		if (d->exe[0] != '\0' && strcmp(d->exe, KERNEL_DATADIR) != 0)
+			return d->exe;
+	}
+	if (d->stage == 1) {
 		d->stage = 2;
 		return KERNEL_DATADIR;
-	default:
-		return NULL;
 	}
+	d->stage = 3;
+	return NULL;
 }
 
 static void dirs_free(struct dirs *d)
 {
 	free(d->env);
 	d->env = d->next = NULL;
+}
+
+void kern_library_dirs(char *buf, size_t size)
+{
+	struct err err;
+
+	err_clear(&err);
+	looked_in(buf, size, &err);
+}
+
+/* looked_in lists the directories searched, "a, b, c", cut to fit size. */
+static void looked_in(char *buf, size_t size, struct err *err)
+{
+	struct dirs d;
+	const char *dir;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (dirs_init(&d, err))
+		return;
+	while ((dir = dirs_next(&d)) != NULL && len < size)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", dir);
+	dirs_free(&d);
 }
 
 /* join returns the malloc'ed path DIR/NAME.kernel, or NULL when out of memory. */
@@ -96,6 +272,8 @@ static int is_regular(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+static int unknown_kernel(const char *name, struct err *err);
+
 /* find_library loads NAME.kernel from the first directory that has it. */
 static int find_library(const char *name, struct kernel *k, struct err *err)
 {
@@ -115,86 +293,33 @@ static int find_library(const char *name, struct kernel *k, struct err *err)
 		free(path);
 	}
 	dirs_free(&d);
-	if (rc == 1)
-		return err_set(err, ERR_USAGE, "unknown kernel \"%s\" "
-			       "(see --list-kernels)", name);
-	return rc;
+	return rc == 1 ? unknown_kernel(name, err) : rc;
 }
 
 /* ---- Generators ---------------------------------------------------------- */
 
-/* whole parses all of s[0..len) as a decimal integer from 1 to max, or -1. */
-static long whole(const char *s, size_t len, long max)
+/* The generators' names, for "did you mean". */
+static const char *const generators[] = { "gaussian", "box", "unsharp", "log", "dog" };
+
+/* unknown_generator answers NAME:ARGS with the generator NAME was likely meant to be. */
+static int unknown_generator(const char *spec, struct err *err)
 {
-	char buf[16], *end;
-	size_t i;
-	long v;
-
-	if (len == 0 || len >= sizeof buf)
-		return -1;
-	for (i = 0; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	errno = 0;
-	v = strtol(buf, &end, 10);
-	if (errno != 0 || end != buf + len || v < 1 || v > max)
-		return -1;
-	return v;
-}
-
-/* gaussian parses "SIGMA[,SIZE]", the part of "gaussian:SIGMA[,SIZE]". */
-static int gaussian(const char *spec, const char *arg, struct kernel *k,
-		    struct err *err)
-{
-	const char *comma = strchr(arg, ',');
-	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
-	char q[64], why[160];
-	double sigma;
-	long size = 0;
-
-	kern_quote(q, sizeof q, spec, strlen(spec));
-	if (kern_number(arg, n, &sigma, why, sizeof why))
-		return err_set(err, ERR_DATA, "%s: sigma: %s (expected "
-			       "gaussian:SIGMA[,SIZE])", q, why);
-	if (!(sigma > 0))
-		return err_set(err, ERR_DATA, "%s: sigma must be greater than 0", q);
-	if (comma && (size = whole(comma + 1, strlen(comma + 1), KERN_MAX_SIDE)) < 0)
-		return err_set(err, ERR_DATA, "%s: size must be an integer from 1 "
-			       "to %d (expected gaussian:SIGMA[,SIZE])", q,
-			       KERN_MAX_SIDE);
-	return kern_gen_gaussian(sigma, (int)size, k, err);
-}
-
-/* box parses "N" or "WxH", the part of "box:N" or "box:WxH". */
-static int box(const char *spec, const char *arg, struct kernel *k,
-	       struct err *err)
-{
-	const char *x = strchr(arg, 'x');
-	long w, h;
+	size_t n = (size_t)(strchr(spec, ':') - spec), i;
+	struct suggest sg;
 	char q[64];
 
-	if (x != NULL) {
-		w = whole(arg, (size_t)(x - arg), KERN_MAX_SIDE);
-		h = whole(x + 1, strlen(x + 1), KERN_MAX_SIDE);
-	} else {
-		w = h = whole(arg, strlen(arg), KERN_MAX_SIDE);
-	}
-	if (w < 0 || h < 0) {
-		kern_quote(q, sizeof q, spec, strlen(spec));
-		return err_set(err, ERR_DATA, "%s: expected box:N or box:WxH with "
-			       "sides from 1 to %d", q, KERN_MAX_SIDE);
-	}
-	return kern_gen_box((int)w, (int)h, k, err);
+	kern_quote(q, sizeof q, spec, n);
+	suggest_init(&sg, spec, n);
+	for (i = 0; i < sizeof generators / sizeof generators[0]; i++)
+		suggest_offer(&sg, generators[i]);
+	if (sg.best != NULL)
+		return err_set(err, ERR_USAGE, "unknown generator %s; did you mean %s%s?",
+			       q, sg.best, spec + n);
+	return err_set(err, ERR_USAGE, "unknown generator %s (generators: gaussian:SIGMA[,SIZE], "
+		       "box:N or box:WxH, unsharp:SIGMA[,AMOUNT], log:SIGMA, dog:SIGMA1,SIGMA2)", q);
 }
 
 /* ---- Resolving a spec ---------------------------------------------------- */
-
-static int starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -206,16 +331,15 @@ static int ends_with(const char *s, const char *suffix)
 int kern_resolve(const char *spec, struct kernel *k, struct err *err)
 {
 	char q[64];
+	int rc;
 
 	memset(k, 0, sizeof *k);
 	if (spec == NULL || spec[0] == '\0')
 		return err_set(err, ERR_USAGE, "empty kernel spec");
 	if (kern_is_inline(spec))
 		return kern_parse_inline(spec, k, err);
-	if (starts_with(spec, "gaussian:"))
-		return gaussian(spec, spec + strlen("gaussian:"), k, err);
-	if (starts_with(spec, "box:"))
-		return box(spec, spec + strlen("box:"), k, err);
+	if ((rc = kern_gen_spec(spec, k, err)) <= 0)
+		return rc;
 	/*
 	 * A name that ends like a kernel file is meant as a file, so a typo
 	 * there reads "No such file" rather than "unknown kernel".
@@ -224,12 +348,15 @@ int kern_resolve(const char *spec, struct kernel *k, struct err *err)
 	    ends_with(spec, ".mat"))
 		return kern_load(spec, k, err);
 	kern_quote(q, sizeof q, spec, strlen(spec));
-	if (strcmp(spec, "gaussian") == 0 || strcmp(spec, "box") == 0)
+	if (strcmp(spec, "gaussian") == 0 || strcmp(spec, "box") == 0 ||
+	    strcmp(spec, "log") == 0 || strcmp(spec, "dog") == 0)
 		return err_set(err, ERR_USAGE, "%s needs parameters: "
-			       "gaussian:SIGMA[,SIZE], box:N or box:WxH", q);
+			       "gaussian:SIGMA[,SIZE], box:N or box:WxH, log:SIGMA, "
+			       "dog:SIGMA1,SIGMA2", q);
+	if (strchr(spec, ':') != NULL)
+		return unknown_generator(spec, err);
 	if (!kern_valid_name(spec, strlen(spec)))
-		return err_set(err, ERR_USAGE, "unknown kernel %s "
-			       "(see --list-kernels)", q);
+		return unknown_kernel(spec, err);
 	return find_library(spec, k, err);
 }
 
@@ -353,6 +480,12 @@ int kern_list(FILE *out, struct err *err)
 	while (rc == 0 && (dir = dirs_next(&d)) != NULL)
 		rc = scan_dir(&list, dir, err);
 	dirs_free(&d);
+	if (rc == 0 && list.n == 0) {
+		char where[400];
+
+		looked_in(where, sizeof where, err);
+		rc = err_set(err, ERR_NOINPUT, "no kernel library found (looked in %s)", where);
+	}
 	if (list.n > 0)
 		qsort(list.e, list.n, sizeof *list.e, by_name);
 	for (i = 0; rc == 0 && i < list.n; i++)
@@ -363,4 +496,41 @@ int kern_list(FILE *out, struct err *err)
 	if (rc == 0 && ferror(out))
 		rc = err_set(err, ERR_IO, "kernel list: write error");
 	return rc;
+}
+
+/*
+ * unknown_kernel says that name is in no library directory: the library
+ * name nearest to it, if one is near, and the directories searched.
+ */
+static int unknown_kernel(const char *name, struct err *err)
+{
+	struct entries list = { NULL, 0, 0, 0 };
+	struct suggest sg;
+	struct dirs d;
+	struct err scan;
+	const char *dir;
+	char q[64], best[80] = "", where[400];
+	size_t i;
+
+	err_clear(&scan);
+	if (dirs_init(&d, err))
+		return -1;
+	while ((dir = dirs_next(&d)) != NULL && scan_dir(&list, dir, &scan) == 0)
+		;
+	dirs_free(&d);
+	suggest_init(&sg, name, strlen(name));
+	for (i = 0; i < list.n; i++)
+		suggest_offer(&sg, list.e[i].name);
+	if (sg.best != NULL)
+		snprintf(best, sizeof best, "; did you mean \"%s\"?", sg.best);
+	for (i = 0; i < list.n; i++)
+		free(list.e[i].path);
+	free(list.e);
+	looked_in(where, sizeof where, err);
+	kern_quote(q, sizeof q, name, strlen(name));
+	if (list.n == 0)
+		return err_set(err, ERR_USAGE, "unknown kernel %s: no kernel library found "
+			       "(looked in %s)", q, where);
+	return err_set(err, ERR_USAGE, "unknown kernel %s%s (looked in %s; see --list-kernels)",
+		       q, best, where);
 }

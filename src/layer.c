@@ -148,14 +148,18 @@ static int forward_job(const struct layer *st, const struct plane *const *in,
 			for (q = 0; q < sx; q++) {
 				if (!phase_kept(st, c, p, q))
 					continue;
-				if (plane_alloc(&s->pl[nt], pw, ph, err)) {
+				if (in[0]->px == NULL) {
+					/* Sizes only, for the planner (layer_plan). */
+					s->pl[nt].w = pw;
+					s->pl[nt].h = ph;
+				} else if (plane_alloc(&s->pl[nt], pw, ph, err)) {
 					free(row);
 					return -1;
 				}
 				s->n = ++nt;
 				/* Row u of the phase: every sx-th sample of extended row sy u + p - AY. */
 				job->in = in[c];
-				for (u = 0; u < ph; u++) {
+				for (u = 0; u < ph && in[0]->px != NULL; u++) {
 					float *dst = plane_row(&s->pl[nt - 1], u);
 
 					eng_pad_row(job, (long)sy * u + p - st->job.ay,
@@ -178,8 +182,12 @@ static int forward_job(const struct layer *st, const struct plane *const *in,
 			s->wt + (size_t)b * st->nin * sx * sy * per, (size_t)nt * per * sizeof *s->wt);
 	if (nt == 0) {
 		/* No weight at all: every output is 0 (a plane of one zero term). */
-		if (plane_alloc(&s->pl[0], pw, ph, err))
+		if (in[0]->px == NULL) {
+			s->pl[0].w = pw;
+			s->pl[0].h = ph;
+		} else if (plane_alloc(&s->pl[0], pw, ph, err)) {
 			return -1;
+		}
 		s->n = nt = 1;
 		s->ins[0] = &s->pl[0];
 	}
@@ -194,6 +202,7 @@ static int forward_job(const struct layer *st, const struct plane *const *in,
 	job->ax = job->ay = 0;
 	job->border.mode = BORDER_CONST;
 	job->border.value = 0;
+	job->border.per_axis = 0;
 	return 0;
 }
 
@@ -238,8 +247,13 @@ static int adjoint_job(const struct layer *st, const struct plane *const *y, int
 	if (!any)
 		return 1;
 	for (c = s->n; c < st->nin; c++) {
-		if (plane_alloc(&s->pl[c], st->ow + qw - 1, st->oh + qh - 1, err))
+		if (y[0]->px == NULL) {
+			/* Sizes only, for the planner (layer_plan). */
+			s->pl[c].w = st->ow + qw - 1;
+			s->pl[c].h = st->oh + qh - 1;
+		} else if (plane_alloc(&s->pl[c], st->ow + qw - 1, st->oh + qh - 1, err)) {
 			return -1;
+		}
 		s->n = c + 1;
 		s->outs[c] = &s->pl[c];
 	}
@@ -258,6 +272,7 @@ static int adjoint_job(const struct layer *st, const struct plane *const *y, int
 	job->ay = qh - 1;
 	job->border.mode = BORDER_CONST;
 	job->border.value = 0;
+	job->border.per_axis = 0;
 	return 0;
 }
 
@@ -271,7 +286,7 @@ static int adjoint_job(const struct layer *st, const struct plane *const *y, int
 static int fold(const struct plane *ph, const struct layer *st, int p, int q, struct plane *x,
 		struct err *err)
 {
-	enum border_mode mode = st->job.border.mode;
+	enum border_mode mode = st->job.border.mode, ymode = border_ymode(&st->job.border);
 	long *col = malloc(((size_t)ph->w + 1) * sizeof *col), r, t, u;
 	int a, e;
 
@@ -287,7 +302,7 @@ static int fold(const struct plane *ph, const struct layer *st, int p, int q, st
 		float *dst;
 
 		t = (long)st->sy * a + p;
-		r = t < (long)st->oh1 + st->job.kh - 1 ? border_index(mode, t - st->job.ay, x->h) : -1;
+		r = t < (long)st->oh1 + st->job.kh - 1 ? border_index(ymode, t - st->job.ay, x->h) : -1;
 		if (r < 0)
 			continue;
 		dst = plane_row(x, (int)r);
@@ -296,6 +311,30 @@ static int fold(const struct plane *ph, const struct layer *st, int p, int q, st
 				dst[col[e]] += src[e];
 	}
 	free(col);
+	return 0;
+}
+
+/*
+ * out_size replaces the transpose's default size *fw x *fh with
+ * --output-size, PyTorch's output_size: any size whose forward output at
+ * this stride is the w x h image, as PyTorch's output_padding from 0 to
+ * stride - 1 allows.  Those sizes run from the default up (valid, full) or
+ * down to it (same, whose default is the largest); others are refused.
+ */
+static int out_size(const struct layer *st, const struct job_opts *opts, int w, int h,
+		    long *fw, long *fh, struct err *err)
+{
+	long lo_w = opts->shape == SHAPE_SAME ? *fw - st->sx + 1 : *fw;
+	long lo_h = opts->shape == SHAPE_SAME ? *fh - st->sy + 1 : *fh;
+
+	if (opts->out_size[0] < lo_w || opts->out_size[0] > lo_w + st->sx - 1 ||
+	    opts->out_size[1] < lo_h || opts->out_size[1] > lo_h + st->sy - 1)
+		return err_set(err, ERR_USAGE, "--output-size %dx%d: the sizes a %dx%d image "
+			       "transposes to at stride %dx%d run from %ldx%ld to %ldx%ld",
+			       opts->out_size[0], opts->out_size[1], w, h, st->sx, st->sy,
+			       lo_w, lo_h, lo_w + st->sx - 1, lo_h + st->sy - 1);
+	*fw = opts->out_size[0];
+	*fh = opts->out_size[1];
 	return 0;
 }
 
@@ -342,6 +381,8 @@ static int setup(struct layer *st, const struct kernel *k, const struct job_opts
 		if (fw < 1 || fh < 1)
 			return err_set(err, ERR_DATA, "--transpose --shape full: the %dx%d kernel %s "
 				       "is too large for the %dx%d image", kw, kh, k->name, w, h);
+		if (opts->out_size[0] > 0 && out_size(st, opts, w, h, &fw, &fh, err))
+			return -1;
 		if (fw > PLANE_MAX_SIDE || fh > PLANE_MAX_SIDE)
 			return err_set(err, ERR_OS, "--transpose: output too large");
 	}
@@ -357,7 +398,7 @@ static int setup(struct layer *st, const struct kernel *k, const struct job_opts
 	if (st->dk.combine != KERN_SUM)
 		return err_set(err, ERR_USAGE, "--transpose: kernel %s combines by %s, which "
 			       "is not linear; only \"combine sum\" has a transpose", k->name,
-			       st->dk.combine == KERN_MAX ? "max" : "magnitude");
+			       kern_combine_name(st->dk.combine));
 	per = (size_t)st->nin * kh * kw;
 	for (b = 1; b < st->nk; b++)
 		for (c = 0; c < st->nin; c++)
@@ -406,7 +447,7 @@ int layer_setup(struct layer *L, const struct kernel *k, const struct job_opts *
 	if (opts->deconv != DECONV_NONE)
 		return err_set(err, ERR_USAGE, "--deconvolve: not with a cross-channel kernel, "
 			       "--stride, --dilation or --transpose");
-	if (opts->transpose && opts->border.mode == BORDER_CONST && opts->border.value != 0)
+	if (opts->transpose && border_has(&opts->border, BORDER_CONST) && opts->border.value != 0)
 		return err_set(err, ERR_USAGE, "--transpose: a constant border of %g makes the "
 			       "filter affine, not linear; use a zero border or another mode",
 			       (double)opts->border.value);
@@ -459,65 +500,47 @@ void layer_rows(const struct layer *L, int y0, int y1, long *lo, long *hi)
 		*hi = L->oh;
 }
 
-void layer_job_sizes(const struct layer *L, struct conv_job *job, struct plane *fake,
-		     const struct plane **ins, struct plane **outs)
+int layer_plan(const struct layer *L, struct layer_plan *lp, struct err *err)
 {
-	const int qh = (L->job.kh + L->sy - 1) / L->sy, qw = (L->job.kw + L->sx - 1) / L->sx;
-	int c, p, q, n = 0, i;
+	struct scratch *sc = calloc(1, sizeof *sc);
+	int i, p, q, rc = 0;
 
-	*job = L->job;
-	job->combine = L->dk.combine;
-	job->outs = NULL;
-	if (L->transpose) {
-		/* Output phase (0, 0) stands for all: every phase's job has its sizes. */
-		fake[0].w = L->ow;
-		fake[0].h = L->oh;
-		fake[1].w = L->ow + qw - 1;
-		fake[1].h = L->oh + qh - 1;
-		for (i = 0; i < L->nk; i++)
-			ins[i] = &fake[0];
-		for (i = 0; i < L->nin; i++)
-			outs[i] = &fake[1];
-		job->in = &fake[0];
-		job->nin = L->nk > 1 ? L->nk : 0;
-		job->ins = ins;
-		job->nk = L->nin;
-		job->outs = outs;
-		job->out = &fake[1];
-		job->kw = qw;
-		job->kh = qh;
-		job->combine = KERN_SUM;
-		return;
+	memset(lp, 0, sizeof *lp);
+	if (sc == NULL)
+		return err_oom(err, "layer");
+	lp->priv = sc;
+	/* Planes with sizes and no samples: what the planner and --explain read. */
+	lp->in.w = L->transpose ? L->ow : L->w;
+	lp->in.h = L->transpose ? L->oh : L->h;
+	lp->out.w = L->ow;
+	lp->out.h = L->oh;
+	for (i = 0; i < KERN_MAX_BANK * KERN_MAX_CHANNELS; i++) {
+		lp->ins[i] = &lp->in;
+		lp->outs[i] = &lp->out;
 	}
-	job->nk = L->nk;
-	fake[1].w = L->ow;
-	fake[1].h = L->oh;
-	job->out = &fake[1];
-	for (i = 0; L->split && i < L->nk; i++)
-		outs[i] = &fake[1];
-	job->outs = L->split ? outs : NULL;
-	if (L->sx == 1 && L->sy == 1) {
-		fake[0].w = L->w;
-		fake[0].h = L->h;
-		for (c = 0; c < L->nin; c++)
-			ins[c] = &fake[0];
-	} else {
-		fake[0].w = L->ow + qw - 1;
-		fake[0].h = L->oh + qh - 1;
-		for (c = 0; c < L->nin; c++)
-			for (p = 0; p < L->sy; p++)
-				for (q = 0; q < L->sx; q++)
-					if (phase_kept(L, c, p, q))
-						ins[n++] = &fake[0];
-		if (n == 0)
-			ins[n++] = &fake[0];
-		job->kw = qw;
-		job->kh = qh;
+	if (!L->transpose)
+		return forward_job(L, lp->ins, lp->outs, &lp->job, sc, err);
+	/* The first output phase with a weight stands for all: they have its sizes. */
+	for (p = 0, rc = 1; p < L->sy && rc == 1; p++)
+		for (q = 0; q < L->sx && rc == 1; q++)
+			rc = adjoint_job(L, lp->ins, p, q, &lp->job, sc, err);
+	if (rc == 1) {
+		/* No weight at all: any engine computes the zeros. */
+		lp->job = L->job;
+		lp->job.in = &lp->in;
+		lp->job.out = &lp->out;
+		rc = 0;
 	}
-	n = L->sx == 1 && L->sy == 1 ? L->nin : n;
-	job->in = ins[0];
-	job->nin = n > 1 ? n : 0;
-	job->ins = ins;
+	return rc;
+}
+
+void layer_plan_free(struct layer_plan *lp)
+{
+	if (lp->priv != NULL) {
+		scratch_free(lp->priv);
+		free(lp->priv);
+	}
+	memset(lp, 0, sizeof *lp);
 }
 
 int layer_run(const struct layer *L, const struct engine *e, const struct plane *const *in,

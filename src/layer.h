@@ -87,13 +87,21 @@ void layer_free(struct layer *L);
 void layer_rows(const struct layer *L, int y0, int y1, long *lo, long *hi);
 
 /*
- * layer_job_sizes fills job with the engine job of a whole image's run,
- * with planes that have sizes only (fake[2], ins[] and outs[] of room for
- * KERN_MAX_BANK * KERN_MAX_CHANNELS * stride pointers): what the planner
- * and --explain see.
+ * layer_plan builds into lp the engine job of a whole image's run (the
+ * transpose's first output phase with a weight), with planes that have
+ * sizes and no samples: what the planner, --explain and the engines'
+ * tiles see.  Returns 0, or -1 with err; layer_plan_free releases lp.
  */
-void layer_job_sizes(const struct layer *L, struct conv_job *job, struct plane *fake,
-		     const struct plane **ins, struct plane **outs);
+struct layer_plan {
+	struct conv_job job;
+	struct plane in, out;
+	const struct plane *ins[KERN_MAX_BANK * KERN_MAX_CHANNELS];
+	struct plane *outs[KERN_MAX_BANK * KERN_MAX_CHANNELS];
+	void *priv;
+};
+
+int layer_plan(const struct layer *L, struct layer_plan *lp, struct err *err);
+void layer_plan_free(struct layer_plan *lp);
 
 /*
  * layer_run computes output rows [y0, y1) of the forward operator on

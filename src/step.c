@@ -159,27 +159,21 @@ static void fix_tiles(struct step *s, struct conv_job *job)
 /* plan_layer sets up a layer step: geometry, channels, the engine. */
 static int plan_layer(struct step *s, struct err *err)
 {
-	struct plane fake[2];
-	const struct plane *ins[KERN_MAX_BANK * KERN_MAX_CHANNELS * 4];
-	struct plane *outs[KERN_MAX_BANK * KERN_MAX_CHANNELS * 4];
-	struct conv_job job;
+	struct layer_plan lp;
 	const struct kernel *k = s->k;
 	const struct job_opts *o = s->opts;
-	int sxy;
 
 	if (layer_setup(&s->L, k, o, s->w, s->h, s->nch, err))
 		return -1;
 	s->layer = 1;
-	sxy = s->L.sx * s->L.sy;
-	if ((size_t)s->L.nin * sxy > sizeof ins / sizeof ins[0])
-		return err_set(err, ERR_USAGE, "--stride: %dx%d phases of %d channels are too many",
-			       s->L.sx, s->L.sy, s->L.nin);
-	memset(fake, 0, sizeof fake);
-	layer_job_sizes(&s->L, &job, fake, ins, outs);
-	job.threads = o->threads > 0 ? o->threads : 1;
+	if (layer_plan(&s->L, &lp, err)) {
+		layer_plan_free(&lp);
+		return -1;
+	}
+	lp.job.threads = o->threads > 0 ? o->threads : 1;
 	if (o->explain != NULL)
-		explain_layer(s, &job);
-	s->e = o->engine != NULL ? o->engine : eng_choose(&job);
+		explain_layer(s, &lp.job);
+	s->e = o->engine != NULL ? o->engine : eng_choose(&lp.job);
 	s->sy = s->L.sy;
 	s->ay = s->L.job.ay;
 	/*
@@ -188,17 +182,24 @@ static int plan_layer(struct step *s, struct err *err)
 	 * go into an FFT's tiles, so they must be the image's own.
 	 */
 	s->kh = (s->L.job.kh + s->sy - 1) / s->sy * s->sy;
-	/* A transpose's windows cut its tiles where they please: it holds the image. */
-	fix_tiles(s, &job);
-	s->L.job.tile[0] = job.tile[0];
-	s->L.job.tile[1] = job.tile[1];
+	/*
+	 * A transpose's windows cut an engine's tiles where they please: with
+	 * a tiled engine it holds the image, and the engine tiles it whole.
+	 */
+	if (!s->L.transpose) {
+		fix_tiles(s, &lp.job);
+		s->L.job.tile[0] = lp.job.tile[0];
+		s->L.job.tile[1] = lp.job.tile[1];
+	}
+	layer_plan_free(&lp);
 	s->ow = s->L.out_w;
 	s->oh = s->L.out_h;
 	s->onch = k->nin > 0 ? s->L.nout : s->nch;
 	s->mask = (1u << s->onch) - 1;
 	s->colour_mask = k->nin == 0 && (s->nch == 2 || s->nch == 4) &&
 			 o->alpha == ALPHA_PREMULTIPLY ? (1u << (s->nch - 1)) - 1 : 0;
-	s->holds = o->border.mode == BORDER_WRAP || (s->L.transpose && s->quantum > 0);
+	s->holds = border_ymode(&o->border) == BORDER_WRAP ||
+		   (s->L.transpose && s->e->tiles != NULL);
 	return 0;
 }
 
@@ -240,7 +241,7 @@ static int plan_plain(struct step *s, struct err *err)
 	alpha = s->nch == 2 || s->nch == 4;
 	s->colour_mask = alpha && o->alpha == ALPHA_PREMULTIPLY ?
 			 s->mask & ((1u << (s->nch - 1)) - 1) : 0;
-	s->holds = o->deconv != DECONV_NONE || o->border.mode == BORDER_WRAP;
+	s->holds = o->deconv != DECONV_NONE || border_ymode(&o->border) == BORDER_WRAP;
 	return 0;
 }
 

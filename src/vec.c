@@ -69,6 +69,14 @@ static void combine_c(enum vec_op op, float *acc, const float *r, int n)
 		for (x = 0; x < n; x++)
 			acc[x] = sqrtf(acc[x]);
 		break;
+	case VEC_SET_ABS:
+		for (x = 0; x < n; x++)
+			acc[x] = fabsf(r[x]);
+		break;
+	case VEC_ADD_ABS:
+		for (x = 0; x < n; x++)
+			acc[x] += fabsf(r[x]);
+		break;
 	}
 }
 
@@ -155,6 +163,16 @@ static void combine_sse2(enum vec_op op, float *acc, const float *r, int n)
 	case VEC_SQRT:
 		for (; x + 4 <= n; x += 4)
 			_mm_storeu_ps(acc + x, _mm_sqrt_ps(_mm_loadu_ps(acc + x)));
+		break;
+	case VEC_SET_ABS:
+		for (; x + 4 <= n; x += 4)
+			_mm_storeu_ps(acc + x, _mm_andnot_ps(_mm_set1_ps(-0.0f), _mm_loadu_ps(r + x)));
+		break;
+	case VEC_ADD_ABS:
+		for (; x + 4 <= n; x += 4)
+			_mm_storeu_ps(acc + x, _mm_add_ps(_mm_loadu_ps(acc + x),
+						    _mm_andnot_ps(_mm_set1_ps(-0.0f),
+								  _mm_loadu_ps(r + x))));
 		break;
 	}
 	if (x < n)
@@ -255,6 +273,17 @@ static void combine_avx2(enum vec_op op, float *acc, const float *r, int n)
 		for (; x < n; x++)
 			acc[x] = sqrtf(acc[x]);
 		break;
+	case VEC_SET_ABS:
+	case VEC_ADD_ABS:
+		for (; x + 8 <= n; x += 8) {
+			__m256 v = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_loadu_ps(r + x));
+
+			if (op == VEC_ADD_ABS)
+				v = _mm256_add_ps(_mm256_loadu_ps(acc + x), v);
+			_mm256_storeu_ps(acc + x, v);
+		}
+		combine_c(op, acc + x, r + x, n - x);
+		break;
 	}
 }
 
@@ -343,6 +372,8 @@ static void combine_avx512(enum vec_op op, float *acc, const float *r,
 		case VEC_MAX: a = _mm512_max_ps(v, a); break;
 		case VEC_ADD_SQ: a = _mm512_fmadd_ps(v, v, a); break;
 		case VEC_SQRT: a = _mm512_sqrt_ps(a); break;
+		case VEC_SET_ABS: a = _mm512_abs_ps(v); break;
+		case VEC_ADD_ABS: a = _mm512_add_ps(a, _mm512_abs_ps(v)); break;
 		}
 		_mm512_mask_storeu_ps(acc + x, m, a);
 	}

@@ -52,7 +52,9 @@ enum vec_op {
 	VEC_ADD,          /* acc = acc + r */
 	VEC_MAX,          /* acc = r > acc ? r : acc */
 	VEC_ADD_SQ,       /* acc = acc + r * r */
-	VEC_SQRT          /* acc = sqrt(acc); r is not read */
+	VEC_SQRT,         /* acc = sqrt(acc); r is not read */
+	VEC_SET_ABS,      /* acc = |r| */
+	VEC_ADD_ABS       /* acc = acc + |r| */
 };
 
 /*

@@ -118,13 +118,15 @@ else
 	fail "failed run leaves an existing output intact" "keep.png changed"
 fi
 
-# Output path = input path works (the input is read whole first).
+# Output path = input path is refused, and works with --in-place (the input
+# is read whole first).
 cp "$PHOTO" "$T/same.png"
-if $IMF -k blur "$T/same.png" "$T/same.png" && ! cmp -s "$PHOTO" "$T/same.png" &&
+if ! $IMF -k blur "$T/same.png" "$T/same.png" 2>/dev/null && cmp -s "$PHOTO" "$T/same.png" &&
+   $IMF --in-place -k blur "$T/same.png" "$T/same.png" && ! cmp -s "$PHOTO" "$T/same.png" &&
    $IMF -k identity "$T/same.png" "$T/check.png"; then
-	pass "output path = input path"
+	pass "output path = input path: refused, then --in-place"
 else
-	fail "output path = input path" "failed"
+	fail "output path = input path: refused, then --in-place" "failed"
 fi
 
 # stdin to stdout, and a pipe through itself.

@@ -113,7 +113,7 @@ fi
 : > "$T/notadir"
 "$IMF" -k blur "$PHOTO" "$T/notadir/out.png" 2> "$T/err"
 rc=$?
-verdict "a file as the output's directory: exit 73" 73 'Not a directory' "$T" notadir-none
+verdict "a file as the output's directory: exit 73" 73 'notadir is not a directory' "$T" notadir-none
 "$IMF" -k blur "$PHOTO" /proc/imfilter-out.png 2> "$T/err"
 rc=$?
 verdict "output in /proc: exit 73" 73 '/proc/imfilter-out\.png: ' /proc imfilter-out.png
@@ -121,7 +121,7 @@ verdict "output in /proc: exit 73" 73 '/proc/imfilter-out\.png: ' /proc imfilter
 # ---- output path = input path ---------------------------------------------
 mkdir -p "$T/same"
 cp "$PHOTO" "$T/same/in.png"
-"$IMF" -k blur "$T/same/in.png" "$T/same/in.png" 2> "$T/err"
+"$IMF" --in-place -k blur "$T/same/in.png" "$T/same/in.png" 2> "$T/err"
 rc=$?
 if [ $rc -eq 0 ] && [ ! -s "$T/err" ] && ! cmp -s "$PHOTO" "$T/same/in.png" &&
    [ "$(ls -A "$T/same")" = in.png ] && "$IMF" -k identity "$T/same/in.png" "$T/same.png"; then
@@ -131,7 +131,7 @@ else
 fi
 # A run that fails after reading leaves the input as it was.
 cp "$PHOTO" "$T/same/in.png"
-"$IMF" -s valid -k box:400 "$T/same/in.png" "$T/same/in.png" 2> "$T/err"
+"$IMF" --in-place -s valid -k box:400 "$T/same/in.png" "$T/same/in.png" 2> "$T/err"
 rc=$?
 verdict "output = input, failed run: exit 65, input intact" 65 'larger than' \
 	"$T/same" in.png "$PHOTO"

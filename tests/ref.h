@@ -43,7 +43,8 @@ static long ref_map(enum border_mode mode, long i, long n)
 static double ref_sample(const struct conv_job *job, long y, long x)
 {
 	const struct plane *in = job->in;
-	long my = ref_map(job->border.mode, y, in->h);
+	/* Rows by their own rule when the border is per axis (-b X,Y). */
+	long my = ref_map(job->border.per_axis ? job->border.ymode : job->border.mode, y, in->h);
 	long mx = ref_map(job->border.mode, x, in->w);
 
 	if (my < 0 || mx < 0)
@@ -71,11 +72,14 @@ static void ref_job(const struct conv_job *job, double *out)
 						     ref_sample(job, (long)y + i - job->ay,
 								(long)x + j - job->ax);
 				if (b == 0)
-					acc = job->combine == KERN_MAGNITUDE ? r * r : r;
+					acc = job->combine == KERN_MAGNITUDE ? r * r :
+					      job->combine == KERN_SUMABS ? fabs(r) : r;
 				else if (job->combine == KERN_SUM)
 					acc += r;
 				else if (job->combine == KERN_MAX)
 					acc = r > acc ? r : acc;
+				else if (job->combine == KERN_SUMABS)
+					acc += fabs(r);
 				else
 					acc += r * r;
 			}

@@ -77,7 +77,8 @@ done < tests/stream.ref
 # sum|k| max|x|; the kernels here have sum|k| <= 35, samples <= 1).
 for e in toeplitz fft; do
 	for args in "-k gaussian:2" "-k sobel -s full -b zero" "-k K31 -b mirror" \
-		"-k gaussian:1 --stride 2 -s valid" "-k CC -b clamp" "-k sharpen -k box:3"; do
+		"-k gaussian:1 --stride 2 -s valid" "-k CC -b clamp" "-k sharpen -k box:3" \
+		"-k box:7 -b mirror,const=0.5" "-k sharpen -b reflect,wrap"; do
 		for input in photo alpha; do
 			# CC takes three channels; along a zero border alpha falls
 			# to 0, where dividing it out turns the engines' rounding
@@ -116,6 +117,22 @@ EOF2
 			fi
 		done
 	done
+done
+
+# Per-axis borders (-b X,Y) came after the whole-image program: direct
+# gives one result for every strip size and -j.
+for args in "-k box:7 -b mirror,const=0.5" "-k K31 -b zero,clamp -s full" "-k sobel -b reflect,mirror"; do
+	ref=""
+	for rows in "" 1 7; do
+		for j in 1 2; do
+			IMFILTER_STRIP_ROWS=$rows run -e direct -j $j $args "$PHOTO"
+			got=$(sha256sum < "$T/out.pfm" | cut -c1-16)
+			[ -z "$ref" ] && ref=$got
+			[ "$rc" = 0 ] && [ "$got" = "$ref" ] || break 2
+		done
+	done
+	[ "$rc" = 0 ] && [ "$got" = "$ref" ] && pass "direct $args: one result for any strip and -j" ||
+		fail "direct $args: one result for any strip and -j" "exit $rc, strips ${rows:-auto} -j $j differ"
 done
 
 # -v says how each step streamed.

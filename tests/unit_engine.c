@@ -30,10 +30,12 @@ static const struct size2 ker_sizes[] = {
 };
 static const struct { int nk; enum kern_combine c; } banks[] = {
 	{ 1, KERN_SUM }, { 2, KERN_MAGNITUDE }, { 3, KERN_MAX }, { 2, KERN_SUM }, { 1, KERN_MAGNITUDE },
+	{ 3, KERN_SUMABS }, { 1, KERN_SUMABS },
 };
 static const struct border borders[] = {
-	{ BORDER_CONST, 0.0f }, { BORDER_CONST, 0.25f }, { BORDER_CLAMP, 0 },
-	{ BORDER_REFLECT, 0 }, { BORDER_MIRROR, 0 }, { BORDER_WRAP, 0 },
+	{ BORDER_CONST, 0.0f, 0, BORDER_CONST }, { BORDER_CONST, 0.25f, 0, BORDER_CONST }, { BORDER_CLAMP, 0, 0, BORDER_CLAMP },
+	{ BORDER_REFLECT, 0, 0, BORDER_REFLECT }, { BORDER_MIRROR, 0, 0, BORDER_MIRROR }, { BORDER_WRAP, 0, 0, BORDER_WRAP },
+	{ BORDER_WRAP, 0, 1, BORDER_REFLECT }, { BORDER_CLAMP, 0.25f, 1, BORDER_CONST },
 };
 
 /*
@@ -230,8 +232,10 @@ static void run_pass(const struct engine *e, const char *what, int rank, int mus
 						 d == -1 ? why : "");
 				}
 			}
-			snprintf(name, sizeof name, "engine %s%s, shape %s, border %s%s (%d cases)",
+			snprintf(name, sizeof name, "engine %s%s, shape %s, border %s%s%s%s (%d cases)",
 				 e->name, what, shape_names[s], border_name(borders[bi].mode),
+				 borders[bi].per_axis ? "," : "",
+				 borders[bi].per_axis ? border_name(borders[bi].ymode) : "",
 				 borders[bi].value != 0 ? "=0.25" : "", cases);
 			check(failed == 0 && cases > 0, name,
 			      "%d failed; worst error %.3g (tolerance %g) at %s",
@@ -250,7 +254,7 @@ static void run_wide(const struct engine *e)
 	/* 4500 wide: a 31x31 kernel's rows take more than the strip budget. */
 	static const struct size2 wide_img[] = { { 4500, 1 }, { 301, 6 } };
 	static const struct size2 wide_ker[] = { { 31, 31 }, { 3, 3 }, { 6, 5 } };
-	static const struct border wide_bo[] = { { BORDER_REFLECT, 0 }, { BORDER_CONST, 0.5f } };
+	static const struct border wide_bo[] = { { BORDER_REFLECT, 0, 0, BORDER_REFLECT }, { BORDER_CONST, 0.5f, 0, BORDER_CONST } };
 	double tol = tolerance(e);
 	int lv, ii, ki, bo, bk, rank;
 	char name[200], why[512];

@@ -87,11 +87,14 @@ static double ref_at(const struct conv_job *job, int y, int x)
 				r += (double)w[i * job->kw + j] *
 				     ref_sample(job, (long)y + i - job->ay, (long)x + j - job->ax);
 		if (b == 0)
-			acc = job->combine == KERN_MAGNITUDE ? r * r : r;
+			acc = job->combine == KERN_MAGNITUDE ? r * r :
+			      job->combine == KERN_SUMABS ? fabs(r) : r;
 		else if (job->combine == KERN_SUM)
 			acc += r;
 		else if (job->combine == KERN_MAX)
 			acc = r > acc ? r : acc;
+		else if (job->combine == KERN_SUMABS)
+			acc += fabs(r);
 		else
 			acc += r * r;
 	}
@@ -169,9 +172,9 @@ static void check_large(const char *name, int w, int h, int kw, int kh, int nk,
 
 static void test_large(void)
 {
-	struct border reflect = { BORDER_REFLECT, 0 }, c25 = { BORDER_CONST, 0.25f };
-	struct border wrap = { BORDER_WRAP, 0 }, mirror = { BORDER_MIRROR, 0 };
-	struct border clamp = { BORDER_CLAMP, 0 };
+	struct border reflect = { BORDER_REFLECT, 0, 0, BORDER_REFLECT }, c25 = { BORDER_CONST, 0.25f, 0, BORDER_CONST };
+	struct border wrap = { BORDER_WRAP, 0, 0, BORDER_WRAP }, mirror = { BORDER_MIRROR, 0, 0, BORDER_MIRROR };
+	struct border clamp = { BORDER_CLAMP, 0, 0, BORDER_CLAMP };
 	int s = quick ? 4 : 1;
 
 	check_large("fft tiles: 1501x1103, 9x9, same, reflect",
@@ -193,7 +196,7 @@ static void test_large(void)
 /* Running a job again reuses the spectra, and threads do not change a bit. */
 static void test_reuse_threads(void)
 {
-	struct border b = { BORDER_REFLECT, 0 };
+	struct border b = { BORDER_REFLECT, 0, 0, BORDER_REFLECT };
 	struct tcase t;
 	struct plane first;
 	struct err err = { 0 };
@@ -241,7 +244,7 @@ static void test_reuse_threads(void)
 /* The workspace for 24 megapixels and 127x127 is under half the plane. */
 static void test_workspace(void)
 {
-	struct border b = { BORDER_REFLECT, 0 };
+	struct border b = { BORDER_REFLECT, 0, 0, BORDER_REFLECT };
 	struct tcase t;
 	struct err err = { 0 };
 	double plane_mb, mb, d, worst = 0;
@@ -290,7 +293,7 @@ static void test_good_size(void)
 static void test_wisdom(void)
 {
 	char dir[] = "/tmp/imf-wisdom.XXXXXX", path[96], bad[96];
-	struct border b = { BORDER_CLAMP, 0 };
+	struct border b = { BORDER_CLAMP, 0, 0, BORDER_CLAMP };
 	struct err err = { 0 };
 	struct tcase t;
 	FILE *fp;

@@ -17,14 +17,16 @@ struct size2 { int w, h; };
 static const struct size2 img_sizes[] = { { 1, 1 }, { 1, 7 }, { 7, 1 }, { 13, 9 }, { 31, 17 } };
 static const struct size2 ker_sizes[] = { { 1, 1 }, { 2, 2 }, { 3, 3 }, { 4, 3 }, { 2, 5 }, { 7, 7 } };
 static const struct border borders[] = {
-	{ BORDER_CONST, 0.0f }, { BORDER_CONST, 0.375f }, { BORDER_CLAMP, 0 },
-	{ BORDER_REFLECT, 0 }, { BORDER_MIRROR, 0 }, { BORDER_WRAP, 0 },
+	{ BORDER_CONST, 0.0f, 0, BORDER_CONST }, { BORDER_CONST, 0.375f, 0, BORDER_CONST }, { BORDER_CLAMP, 0, 0, BORDER_CLAMP },
+	{ BORDER_REFLECT, 0, 0, BORDER_REFLECT }, { BORDER_MIRROR, 0, 0, BORDER_MIRROR }, { BORDER_WRAP, 0, 0, BORDER_WRAP },
+	{ BORDER_REFLECT, 0, 1, BORDER_WRAP }, { BORDER_CONST, 0.375f, 1, BORDER_MIRROR },
 };
 #define NBORDERS ((int)(sizeof borders / sizeof borders[0]))
 #define NORIGINS 3
 #define NRANKS 3
 static const char *const shape_names[] = { "same", "full", "valid" };
-static const char *const border_names[] = { "zero", "const=0.375", "clamp", "reflect", "mirror", "wrap" };
+static const char *const border_names[] = { "zero", "const=0.375", "clamp", "reflect", "mirror", "wrap",
+					     "reflect,wrap", "const=0.375,mirror" };
 
 /*
  * ref_index maps index i of a row of n samples by the border rule, one
@@ -59,7 +61,7 @@ static long ref_index(enum border_mode mode, long i, long n)
 /* ref_in is the input (is.w x is.h, row-major doubles) at (y, x), extended by bo. */
 static double ref_in(const double *in, struct size2 is, struct border bo, long y, long x)
 {
-	long my = ref_index(bo.mode, y, is.h), mx = ref_index(bo.mode, x, is.w);
+	long my = ref_index(bo.per_axis ? bo.ymode : bo.mode, y, is.h), mx = ref_index(bo.mode, x, is.w);
 
 	return my < 0 || mx < 0 ? bo.value : in[my * is.w + mx];
 }

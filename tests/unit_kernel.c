@@ -314,7 +314,7 @@ static void test_bad(void)
 		{ "scale 2 3\n1\n", "t.kernel", 1, 9, "unexpected \"3\" after \"scale\"" },
 		{ "scale 2\nscale 3\n1\n", "t.kernel", 2, 1, "duplicate \"scale\"" },
 		{ "combine avg\n1 2\n---\n3 4\n", "t.kernel", 1, 9,
-		  "unknown combine \"avg\" (expected sum, max or magnitude)" },
+		  "unknown combine \"avg\" (expected sum, max, magnitude or sumabs)" },
 		{ "colour 3\n1\n", "t.kernel", 1, 1, "unknown header \"colour\"" },
 		{ "\xef\xbb\xbfx\n", "t.kernel", 1, 1, "unknown header \"x\"" },
 		{ "1 2\nscale 2\n", "t.kernel", 2, 1, "\"scale\" after the rows of a matrix" },
@@ -620,6 +620,87 @@ static void test_generators(void)
 	check(rc == -1 && e.cls == ERR_DATA, "box 0x2 rejected", "%s", e.msg);
 }
 
+/*
+ * unsharp, log and dog against their definitions: unsharp is
+ * (1 + a) delta - a G at ImageMagick's automatic size (9x9 for sigma 1 at
+ * 16 bits: the 5th weight out is 1.3e-4 of the row's sum, the 6th 1.5e-6,
+ * under 1/65535); log and dog sum to 0.
+ */
+static void test_more_generators(void)
+{
+	struct kernel k;
+	struct err e;
+	double maxd = 0, d, g[9], sum;
+	int rc, i, j;
+
+	err_clear(&e);
+	rc = kern_resolve("unsharp:1,0.5", &k, &e);
+	check(rc == 0 && k.w == 9 && k.h == 9 && fabs(kern_sum(&k, 0) - 1) < 1e-12,
+	      "unsharp:1,0.5 is 9x9 and sums to 1", "rc %d %s w %d", rc, e.msg, k.w);
+	/* ImageMagick's Gaussian: three samples a pixel, at -1/3, 0, +1/3. */
+	for (i = 0, sum = 0; i < 9; i++) {
+		g[i] = 0;
+		for (j = -1; j <= 1; j++)
+			g[i] += exp(-0.5 * (i - 4 + j / 3.0) * (i - 4 + j / 3.0));
+		sum += g[i];
+	}
+	for (i = 0; rc == 0 && i < 81; i++) {
+		d = fabs(k.m[i] - ((i == 40 ? 1.5 : 0) - 0.5 * g[i / 9] * g[i % 9] / (sum * sum)));
+		maxd = d > maxd ? d : maxd;
+	}
+	check(rc == 0 && maxd < 1e-12, "unsharp is (1 + a) delta - a G", "max diff %g", maxd);
+	check(rc == 0 && kern_rank(&k, 0) == 2, "unsharp has rank 2", "%d", kern_rank(&k, 0));
+	kern_free(&k);
+	rc = kern_resolve("unsharp:2", &k, &e);
+	check(rc == 0 && k.w == 17 && k.m[8 * 17 + 8] > 1, "unsharp:2: amount 1, 17x17",
+	      "rc %d w %d", rc, k.w);
+	kern_free(&k);
+	err_clear(&e);
+	rc = kern_resolve("unsharp:1,1,0.05", &k, &e);
+	check(rc == -1 && e.cls == ERR_DATA && strstr(e.msg, "threshold is not linear"),
+	      "unsharp with a threshold refused", "%s", e.msg);
+	err_clear(&e);
+	rc = kern_resolve("unsharp:1,1,0", &k, &e);
+	check(rc == 0, "unsharp with threshold 0 taken", "%s", e.msg);
+	kern_free(&k);
+
+	rc = kern_resolve("log:1.4", &k, &e);
+	check(rc == 0 && k.w == 13 && fabs(kern_sum(&k, 0)) < 1e-12 &&
+	      k.m[6 * 13 + 6] < 0 && k.m[0] > -1e-3,
+	      "log:1.4: 13x13, sum 0, negative centre", "rc %d %s w %d", rc, e.msg, k.w);
+	kern_free(&k);
+	rc = kern_resolve("dog:1,2", &k, &e);
+	check(rc == 0 && k.w == 13 && fabs(kern_sum(&k, 0)) < 1e-12 && k.m[6 * 13 + 6] > 0,
+	      "dog:1,2: 13x13, sum 0, positive centre", "rc %d %s w %d", rc, e.msg, k.w);
+	kern_free(&k);
+	err_clear(&e);
+	rc = kern_resolve("dog:2,2", &k, &e);
+	check(rc == -1 && strstr(e.msg, "must differ"), "dog with equal sigmas refused",
+	      "%s", e.msg);
+	err_clear(&e);
+	rc = kern_resolve("dog:1", &k, &e);
+	check(rc == -1 && strstr(e.msg, "dog:SIGMA1,SIGMA2"), "dog with one sigma refused",
+	      "%s", e.msg);
+	err_clear(&e);
+	rc = kern_resolve("log:0", &k, &e);
+	check(rc == -1 && strstr(e.msg, "greater than 0"), "log:0 refused", "%s", e.msg);
+
+	/* --like matlab|torch: even sides anchored before the middle, others kept. */
+	err_clear(&e);
+	rc = kern_resolve("4x3: 1 2 3 4 5 6 7 8 9 10 11 12", &k, &e);
+	if (rc == 0)
+		kern_anchor_before(&k);
+	check(rc == 0 && k.ox == 1 && k.oy == 1, "kern_anchor_before: 4x3 origin 2,1 -> 1,1",
+	      "rc %d origin %d,%d", rc, k.ox, k.oy);
+	kern_free(&k);
+	rc = kern_resolve("4x2+3+0: 1 2 3 4 5 6 7 8", &k, &e);
+	if (rc == 0)
+		kern_anchor_before(&k);
+	check(rc == 0 && k.ox == 3 && k.oy == 0, "kern_anchor_before keeps an origin given otherwise",
+	      "rc %d origin %d,%d", rc, k.ox, k.oy);
+	kern_free(&k);
+}
+
 static void test_rank(void)
 {
 	struct kernel k;
@@ -719,7 +800,8 @@ static void test_resolve(void)
 	FILE *f;
 	int rc;
 
-	unsetenv("IMFILTER_KERNEL_PATH");
+	/* The unit binaries live in build/tests, away from the library. */
+	setenv("IMFILTER_KERNEL_PATH", "kernels", 1);
 	err_clear(&e);
 	rc = kern_resolve("sharpen", &k, &e);
 	check(rc == 0 && strcmp(k.name, "sharpen") == 0 && k.w == 3 && kern_sum(&k, 0) == 1,
@@ -734,7 +816,7 @@ static void test_resolve(void)
 	err_clear(&e);
 	rc = kern_resolve("nosuchkernel", &k, &e);
 	check(rc == -1 && e.cls == ERR_USAGE &&
-	      strcmp(e.msg, "unknown kernel \"nosuchkernel\" (see --list-kernels)") == 0,
+	      strncmp(e.msg, "unknown kernel \"nosuchkernel\" (looked in kernels, ", 42) == 0,
 	      "resolve an unknown name", "%s", e.msg);
 
 	err_clear(&e);
@@ -829,17 +911,18 @@ static void test_resolve(void)
 	write_file(path, "1 x\n");
 	snprintf(path, sizeof path, "%s/README", dir);
 	write_file(path, "not a kernel\n");
-	snprintf(path, sizeof path, "/nonexistent::%s", dir);
+	/* The library itself comes last: the unit binary is not beside it. */
+	snprintf(path, sizeof path, "/nonexistent::%s:kernels", dir);
 	setenv("IMFILTER_KERNEL_PATH", path, 1);
 
 	err_clear(&e);
 	rc = kern_resolve("sharpen", &k, &e);
 	check(rc == 0 && k.w == 2 && strcmp(k.desc, "My own sharpen.") == 0,
-	      "IMFILTER_KERNEL_PATH overrides ./kernels", "%s", e.msg);
+	      "an earlier directory overrides the library", "%s", e.msg);
 	kern_free(&k);
 	err_clear(&e);
 	rc = kern_resolve("blur", &k, &e);
-	check(rc == 0 && k.w == 3, "names not in IMFILTER_KERNEL_PATH fall back to ./kernels",
+	check(rc == 0 && k.w == 3, "names not in an earlier directory fall back to the library",
 	      "%s", e.msg);
 	kern_free(&k);
 	err_clear(&e);
@@ -887,7 +970,7 @@ static void test_library(void)
 	static const struct libcase cases[] = {
 		{ "identity", 1, 1, 1 }, { "box3", 1, 1, 1 }, { "box5", 1, 1, 1 },
 		{ "blur", 1, 1, 1 }, { "gaussian5", 1, 1, 1 }, { "sharpen", 1, 1, 2 },
-		{ "unsharp", 1, 1, 2 }, { "emboss", 1, 1, 3 }, { "edge", 1, 0, 2 },
+		{ "unsharp", 1, 1, 2 }, { "emboss", 1, 0, 2 }, { "edge", 1, 0, 2 },
 		{ "edge8", 1, 0, 2 }, { "outline", 1, 0, 2 }, { "sobel-x", 1, 0, 1 },
 		{ "sobel-y", 1, 0, 1 }, { "prewitt-x", 1, 0, 1 }, { "prewitt-y", 1, 0, 1 },
 		{ "motion", 1, 1, 9 }, { "sobel", 2, 0, 1 }, { "prewitt", 2, 0, 1 },
@@ -1015,6 +1098,7 @@ int main(void)
 	test_limits();
 	test_inline();
 	test_generators();
+	test_more_generators();
 	test_rank();
 	test_show();
 	test_resolve();

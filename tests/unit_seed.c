@@ -61,7 +61,7 @@ int main(void)
 	static const double first_row[7] = {
 		1.8889, 4.5556, 4.6667, 3.6667, 2.6667, 2.5556, 1.6667,
 	};
-	struct border zero = { BORDER_CONST, 0.0f };
+	struct border zero = { BORDER_CONST, 0.0f, 0, BORDER_CONST };
 	struct image im;
 	double worst;
 	int x, y, i, j, ok;
