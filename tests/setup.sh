@@ -9,8 +9,9 @@ fail() { echo "FAIL: $1: $2"; }
 
 # plan GOAL VAR=...: what make -n would do; the recursive makes run as -n too.
 # When make check itself ran after installing (make DEPS_TRIED=yes check),
-# MAKEFLAGS carries DEPS_TRIED=yes: the plans start from a clean slate.
-plan() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -n --no-print-directory "$@" 2>&1; }
+# MAKEFLAGS and the environment (make exports command-line variables) carry
+# DEPS_TRIED=yes: the plans start from a clean slate.
+plan() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u DEPS_TRIED make -n --no-print-directory "$@" 2>&1; }
 
 for goal in all demo install; do
 	out=$(plan "$goal" BUILD_OK= TEST_OK=)
