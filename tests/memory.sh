@@ -21,6 +21,12 @@ LIMIT_S=300
 IN=build/tests/grey$SIDE.png
 name="20000x20000 grey PNG, gaussian:3 to PNG"
 
+# A sanitizer build's resident memory is mostly its own (shadow memory,
+# the quarantine of freed blocks): there the run must still succeed, but
+# its peak says nothing about imfilter's and is not held to the bound.
+asan=
+grep -q __asan_init "$IMF" 2>/dev/null && asan=yes
+
 if [ ! -x /usr/bin/time ] || ! $PY -c 'import numpy, zlib' 2>/dev/null; then
 	echo "FAIL: memory: /usr/bin/time and python3 with numpy are needed (make deps installs them)"
 	exit 1
@@ -74,10 +80,12 @@ elif [ $rc -ne 0 ]; then
 	echo "FAIL: memory: $name: exit $rc (want 0 and a peak of at most 128 MB; peak $mb MB): $(head -n 1 "$T/err")"
 elif [ -z "$kb" ]; then
 	echo "FAIL: memory: $name: no peak memory from /usr/bin/time"
-elif [ "$kb" -gt $MAX_KB ]; then
+elif [ -z "$asan" ] && [ "$kb" -gt $MAX_KB ]; then
 	echo "FAIL: memory: $name: peak resident memory $mb MB, over 128 MB"
 elif [ "$(od -An -tu1 -j16 -N8 "$T/out.png" | tr -s ' ' | sed 's/^ //')" != "0 0 78 32 0 0 78 32" ]; then
 	echo "FAIL: memory: $name: the output is not a 20000x20000 PNG"
+elif [ -n "$asan" ]; then
+	echo "PASS: memory: $name (sanitizer build: peak $mb MB, not held to 128 MB)"
 else
 	echo "PASS: memory: $name, peak $mb MB"
 fi
