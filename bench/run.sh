@@ -83,6 +83,7 @@ have() {
 	vips) command -v vips > /dev/null ;;
 	magick) [ -x "$MAGICK" ] && "$MAGICK" -version 2>/dev/null | grep -q ImageMagick ;;
 	opencv) $PY -c 'import cv2' 2> /dev/null ;;
+	*) false ;;
 	esac
 }
 p_ok=
@@ -262,7 +263,7 @@ giga_table() {
 			c=$(cell "imfilter-$kind" "$out" "$IMF" -k "$spec" "$in" "$out")
 			it=$(num_t "$c")
 			row="| $job | $kname | $(show_t "$c") | $(mpxs "$it" $GMPX) | $(show_m "$c") |"
-			sizes=$(show_sz "$c")
+			outs=$(show_sz "$c")
 			vt=-
 			case " $peers " in *" vips "*)
 				o="$out${q:+[Q=$q]}"
@@ -273,9 +274,9 @@ giga_table() {
 				fi
 				vt=$(num_t "$c")
 				row="$row $(show_t "$c") | $(mpxs "$vt" $GMPX) | $(show_m "$c") |"
-				sizes="$sizes / $(show_sz "$c")"
+				outs="$outs / $(show_sz "$c")"
 			esac
-			echo "$row $(ratio "$vt" "$it") | $sizes |"
+			echo "$row $(ratio "$vt" "$it") | $outs |"
 			rm -f "$out"
 		done
 	done
@@ -396,7 +397,7 @@ for table in $tables; do
 			c=$(cell imfilter "$out" "$IMF" -k "$spec" "$in" "$out")
 			it=$(num_t "$c")
 			row="$row $(show_t "$c") | $(show_m "$c") | $(mpxs "$it") |"
-			sizes=$(show_sz "$c")
+			outs=$(show_sz "$c")
 			cli=-
 			cvt=-
 			for p in $peers; do
@@ -425,9 +426,9 @@ for table in $tables; do
 				t=$(num_t "$c")
 				if [ "$p" = opencv ]; then cvt=$t; else cli=$(best "$cli" "$t"); fi
 				row="$row $(show_t "$c") | $(show_m "$c") |"
-				sizes="$sizes / $(show_sz "$c")"
+				outs="$outs / $(show_sz "$c")"
 			done
-			echo "$row $(ratio "$cli" "$it") | $(ratio "$cvt" "$it") | $sizes |"
+			echo "$row $(ratio "$cli" "$it") | $(ratio "$cvt" "$it") | $outs |"
 		done
 	done
 	notes
