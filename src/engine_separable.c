@@ -40,10 +40,21 @@
  * that sums the same taps in the same order, and the strips never depend
  * on the threads, so output is bit-identical for any -j.
  *
- * In place (job->out == job->in, whole rows in one strip) works as in the
- * direct engine (see engine_direct.c): a band's own rows enter its rings
- * before they are overwritten, and the horizontal passes of the rows it
- * reads outside them are computed into `saved` before any band starts.
+ * In place (job->out == job->in) works as in the direct engine (see
+ * engine_direct.c): a band's own rows enter its rings before they are
+ * overwritten, and the horizontal passes of the rows it reads outside them
+ * are computed, whole rows wide, into `saved` before any band starts.
+ *
+ * In place with several strips, a strip's horizontal passes also read the
+ * ax source columns left of it, which the strip before has overwritten.
+ * So before a strip writes an output row, it keeps the ax source columns
+ * at its right end (the next strip's left margin) in `margin`, one slot
+ * per row of the band, and the next strip takes them from there.  The
+ * border rule then never reads a column that is already overwritten:
+ * every strip is at least kw wide, so the right edge's reflection stays
+ * within the last strip, and wrap (which reads the far end) keeps to
+ * whole rows.  Working in place saves allocating the output plane: on a
+ * VM, faulting in a fresh 96 MB plane costs more than a 63-tap Gaussian.
  */
 
 #define SEP_MAX_RANK 4
@@ -131,8 +142,10 @@ struct sep_band {
 	float *acc[2];         /* sw samples each, one kernel's result (banks only) */
 	const float **src;     /* the taps' pointers of a pass, and vec_rows2's scratch */
 	float *w;              /* the taps' weights of a vertical pass */
-	float *saved;          /* in place: per term, kh slots for rows outside [y0, y1) */
+	float *saved;          /* in place: per term, kh slots of ss for rows outside [y0, y1) */
+	float *margin;         /* in place with strips: lm samples per row of [y0, y1) */
 	int y0, y1;
+	int x0;                /* the strip being computed */
 };
 
 struct sep_ctx {
@@ -140,6 +153,8 @@ struct sep_ctx {
 	int inplace;           /* job->out == job->in */
 	int sw;                /* strip width */
 	size_t rs;             /* ring slot stride, a multiple of a cache line */
+	size_t ss;             /* saved slot stride: whole rows */
+	int lm;                /* in place with strips: the margin kept per row (ax) */
 	int nterms;            /* terms of all kernels */
 	int *first;            /* nk + 1 entries: kernel b's terms are first[b] .. first[b+1]-1 */
 	struct sep_term *terms;
@@ -170,16 +185,43 @@ static float *term_row(const struct sep_ctx *ctx, const struct sep_band *bd, int
 
 	if (s < 0)
 		return ring_row(ctx, bd->ring, t, v);
-	return bd->saved + ((size_t)t * ctx->job->kh + (size_t)s) * ctx->rs;
+	return bd->saved + ((size_t)t * ctx->job->kh + (size_t)s) * ctx->ss + bd->x0;
+}
+
+/*
+ * strip_width is the width of the strip at x0 of a row of ow samples: sw,
+ * but never leaving a last strip narrower than kw (see above).
+ */
+static int strip_width(const struct sep_ctx *ctx, int x0)
+{
+	int ow = ctx->job->out->w, n = ow - x0 < ctx->sw ? ow - x0 : ctx->sw;
+
+	if (ow - x0 - n > 0 && ow - x0 - n < ctx->job->kw)
+		n -= ctx->job->kw;
+	return n;
+}
+
+/* keep_margin keeps the next strip's left margin of source row y (in place). */
+static void keep_margin(const struct sep_ctx *ctx, struct sep_band *bd, int y, int n)
+{
+	memcpy(bd->margin + (size_t)(y - bd->y0) * ctx->lm,
+	       plane_row(ctx->job->in, y) + bd->x0 + n - ctx->lm, (size_t)ctx->lm * sizeof(float));
 }
 
 /* hpass extends source row v (columns x0 - ax on) and runs every term's horizontal pass. */
 static void hpass(const struct sep_ctx *ctx, struct sep_band *bd, long v, int x0, int n)
 {
 	const struct conv_job *job = ctx->job;
+	const int lm = ctx->lm;
 	int t, k;
 
-	eng_pad_row(job, v, (long)x0 - job->ax, (long)n + job->kw - 1, bd->pad);
+	if (x0 > 0 && lm > 0 && own_row(ctx, bd, v)) {
+		/* Columns x0 - ax .. x0 - 1 are output now: their source was kept. */
+		memcpy(bd->pad, bd->margin + (size_t)(v - bd->y0) * lm, (size_t)lm * sizeof(float));
+		eng_pad_row(job, v, x0, (long)n + job->kw - 1 - lm, bd->pad + lm);
+	} else {
+		eng_pad_row(job, v, (long)x0 - job->ax, (long)n + job->kw - 1, bd->pad);
+	}
 	for (t = 0; t < ctx->nterms; t++) {
 		const struct sep_term *T = &ctx->terms[t];
 
@@ -200,8 +242,9 @@ static int sep_band_run(void *arg, int y0, int y1, int band)
 	int x0, y, b, t, k, m, n, r, pair;
 	long v, next;
 
-	for (x0 = 0; x0 < ow; x0 += ctx->sw) {
-		n = ow - x0 < ctx->sw ? ow - x0 : ctx->sw;
+	for (x0 = 0; x0 < ow; x0 += n) {
+		n = strip_width(ctx, x0);
+		bd->x0 = x0;
 		next = (long)y0 - job->ay;     /* first source row not yet in the rings */
 		for (y = y0; y < y1; y += pair ? 2 : 1) {
 			float *out[2];
@@ -216,6 +259,9 @@ static int sep_band_run(void *arg, int y0, int y1, int band)
 				if (own_row(ctx, bd, v))
 					hpass(ctx, bd, v, x0, n);
 			next = top + kh + pair;
+			if (ctx->lm > 0 && x0 + n < ow)
+				for (r = 0; r <= pair; r++)
+					keep_margin(ctx, bd, y + r, n);
 
 			for (b = 0; b < job->nk; b++) {
 				float *d[2];
@@ -291,13 +337,25 @@ static int sep_nterms(const struct conv_job *job)
 	return n;
 }
 
-/* In place needs the whole rows in one strip, as in the direct engine. */
+/*
+ * strips_inplace says whether strips of width sw can work in place (see
+ * the top of the file): the margin is the kernel's left reach, and no
+ * strip is narrower than the kernel.
+ */
+static int strips_inplace(const struct conv_job *job, int sw)
+{
+	return job->border.mode != BORDER_WRAP && job->ax >= 0 && job->ax < job->kw &&
+	       sw >= 2 * job->kw;
+}
+
 static int sep_inplace(const struct conv_job *job)
 {
-	int n = sep_nterms(job);
+	int n = sep_nterms(job), sw;
 
-	return n >= 0 && job->out->w == job->in->w && job->out->h == job->in->h &&
-	       sep_strip(job, n) == job->out->w;
+	if (n < 0 || job->out->w != job->in->w || job->out->h != job->in->h)
+		return 0;
+	sw = sep_strip(job, n);
+	return sw == job->out->w || strips_inplace(job, sw);
 }
 
 static double sep_cost(const struct conv_job *job)
@@ -332,6 +390,7 @@ static void sep_free(struct sep_ctx *ctx, int nb)
 		plane_aligned_free(ctx->bands[b].pad);
 		plane_aligned_free(ctx->bands[b].ring);
 		plane_aligned_free(ctx->bands[b].saved);
+		plane_aligned_free(ctx->bands[b].margin);
 		plane_aligned_free(ctx->bands[b].acc[0]);
 		plane_aligned_free(ctx->bands[b].acc[1]);
 		free(ctx->bands[b].src);
@@ -356,11 +415,22 @@ static int save_rows(struct sep_ctx *ctx, struct sep_band *bd, int nb, int b)
 	const struct conv_job *job = ctx->job;
 	int s;
 
+	size_t n;
+
 	eng_band(nb, job->out->h, b, &bd->y0, &bd->y1);
-	bd->saved = plane_aligned_alloc((size_t)(ctx->nterms > 0 ? ctx->nterms : 1) *
-					(size_t)job->kh * ctx->rs);
+	if (size_mul3(&n, (size_t)(ctx->nterms > 0 ? ctx->nterms : 1), (size_t)job->kh, ctx->ss))
+		return -1;
+	bd->saved = plane_aligned_alloc(n);
 	if (bd->saved == NULL)
 		return -1;
+	if (ctx->lm > 0) {
+		if (size_mul(&n, (size_t)(bd->y1 - bd->y0), (size_t)ctx->lm))
+			return -1;
+		bd->margin = plane_aligned_alloc(n);
+		if (bd->margin == NULL)
+			return -1;
+	}
+	bd->x0 = 0;
 	for (s = 0; s < job->kh - 1; s++)
 		hpass(ctx, bd, eng_halo_row(job, bd->y0, bd->y1, s), 0, job->out->w);
 	return 0;
@@ -423,7 +493,15 @@ static int sep_run(struct conv_job *job, struct err *err)
 
 	ctx.sw = sep_strip(job, ctx.nterms);
 	ctx.rs = ((size_t)ctx.sw + PLANE_ALIGN - 1) / PLANE_ALIGN * PLANE_ALIGN;
+	ctx.ss = ctx.rs;
 	npad = (size_t)ctx.sw + (size_t)kw - 1;
+	if (ctx.inplace) {
+		/* The halo's passes are whole rows; strips keep their margins. */
+		ctx.ss = ((size_t)job->out->w + PLANE_ALIGN - 1) / PLANE_ALIGN * PLANE_ALIGN;
+		npad = (size_t)job->out->w + (size_t)kw - 1;
+		if (ctx.sw < job->out->w)
+			ctx.lm = job->ax;
+	}
 	if (size_mul3(&ring_n, ctx.rs, (size_t)kh + 1, (size_t)(ctx.nterms > 0 ? ctx.nterms : 1))) {
 		err_set(err, ERR_OS, "separable engine: kernel and image too large");
 		goto fail;
