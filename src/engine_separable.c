@@ -387,12 +387,12 @@ static void sep_free(struct sep_ctx *ctx, int nb)
 	int b, t;
 
 	for (b = 0; ctx->bands != NULL && b < nb; b++) {
-		plane_aligned_free(ctx->bands[b].pad);
-		plane_aligned_free(ctx->bands[b].ring);
-		plane_aligned_free(ctx->bands[b].saved);
-		plane_aligned_free(ctx->bands[b].margin);
-		plane_aligned_free(ctx->bands[b].acc[0]);
-		plane_aligned_free(ctx->bands[b].acc[1]);
+		eng_scratch_free(ctx->bands[b].pad);
+		eng_scratch_free(ctx->bands[b].ring);
+		eng_scratch_free(ctx->bands[b].saved);
+		eng_scratch_free(ctx->bands[b].margin);
+		eng_scratch_free(ctx->bands[b].acc[0]);
+		eng_scratch_free(ctx->bands[b].acc[1]);
 		free(ctx->bands[b].src);
 		free(ctx->bands[b].w);
 	}
@@ -420,13 +420,13 @@ static int save_rows(struct sep_ctx *ctx, struct sep_band *bd, int nb, int b)
 	eng_band(nb, job->out->h, b, &bd->y0, &bd->y1);
 	if (size_mul3(&n, (size_t)(ctx->nterms > 0 ? ctx->nterms : 1), (size_t)job->kh, ctx->ss))
 		return -1;
-	bd->saved = plane_aligned_alloc(n);
+	bd->saved = eng_scratch_alloc(n);
 	if (bd->saved == NULL)
 		return -1;
 	if (ctx->lm > 0) {
 		if (size_mul(&n, (size_t)(bd->y1 - bd->y0), (size_t)ctx->lm))
 			return -1;
-		bd->margin = plane_aligned_alloc(n);
+		bd->margin = eng_scratch_alloc(n);
 		if (bd->margin == NULL)
 			return -1;
 	}
@@ -512,10 +512,10 @@ static int sep_run(struct conv_job *job, struct err *err)
 	for (b = 0; b < nb; b++) {
 		struct sep_band *bd = &ctx.bands[b];
 
-		bd->pad = plane_aligned_alloc(npad);
-		bd->ring = plane_aligned_alloc(ring_n);
-		bd->acc[0] = plane_aligned_alloc((size_t)ctx.sw);
-		bd->acc[1] = plane_aligned_alloc((size_t)ctx.sw);
+		bd->pad = eng_scratch_alloc(npad);
+		bd->ring = eng_scratch_alloc(ring_n);
+		bd->acc[0] = eng_scratch_alloc((size_t)ctx.sw);
+		bd->acc[1] = eng_scratch_alloc((size_t)ctx.sw);
 		bd->src = malloc((size_t)maxtaps * sizeof *bd->src);
 		bd->w = malloc((size_t)maxtaps * sizeof *bd->w);
 		if (bd->pad == NULL || bd->ring == NULL || bd->acc[0] == NULL || bd->acc[1] == NULL ||
