@@ -155,6 +155,7 @@ struct sep_ctx {
 	size_t rs;             /* ring slot stride, a multiple of a cache line */
 	size_t ss;             /* saved slot stride: whole rows */
 	int lm;                /* in place with strips: the margin kept per row (ax) */
+	int cols;              /* threads split columns, not rows */
 	int nterms;            /* terms of all kernels */
 	int *first;            /* nk + 1 entries: kernel b's terms are first[b] .. first[b+1]-1 */
 	struct sep_term *terms;
@@ -189,14 +190,14 @@ static float *term_row(const struct sep_ctx *ctx, const struct sep_band *bd, int
 }
 
 /*
- * strip_width is the width of the strip at x0 of a row of ow samples: sw,
+ * strip_width is the width of the strip at x0 of columns [.., x1): sw,
  * but never leaving a last strip narrower than kw (see above).
  */
-static int strip_width(const struct sep_ctx *ctx, int x0)
+static int strip_width(const struct sep_ctx *ctx, int x0, int x1)
 {
-	int ow = ctx->job->out->w, n = ow - x0 < ctx->sw ? ow - x0 : ctx->sw;
+	int n = x1 - x0 < ctx->sw ? x1 - x0 : ctx->sw;
 
-	if (ow - x0 - n > 0 && ow - x0 - n < ctx->job->kw)
+	if (x1 - x0 - n > 0 && x1 - x0 - n < ctx->job->kw)
 		n -= ctx->job->kw;
 	return n;
 }
@@ -231,19 +232,18 @@ static void hpass(const struct sep_ctx *ctx, struct sep_band *bd, long v, int x0
 	}
 }
 
-static int sep_band_run(void *arg, int y0, int y1, int band)
+/* sep_rect computes output rows [y0, y1), columns [x0, x1), for band bd. */
+static void sep_rect(struct sep_ctx *ctx, struct sep_band *bd, int y0, int y1, int xa, int xb)
 {
-	struct sep_ctx *ctx = arg;
 	struct conv_job *job = ctx->job;
-	struct sep_band *bd = &ctx->bands[band];
 	const int kh = job->kh, ow = job->out->w;
 	const int direct_only = job->nk == 1 && job->combine != KERN_MAGNITUDE;
 	const unsigned flags = direct_only && eng_stream(job) ? VEC_STREAM : 0;
 	int x0, y, b, t, k, m, n, r, pair;
 	long v, next;
 
-	for (x0 = 0; x0 < ow; x0 += n) {
-		n = strip_width(ctx, x0);
+	for (x0 = xa; x0 < xb; x0 += n) {
+		n = strip_width(ctx, x0, xb);
 		bd->x0 = x0;
 		next = (long)y0 - job->ay;     /* first source row not yet in the rings */
 		for (y = y0; y < y1; y += pair ? 2 : 1) {
@@ -294,6 +294,28 @@ static int sep_band_run(void *arg, int y0, int y1, int band)
 					eng_combine_finish(job->combine, out[r], n);
 		}
 	}
+}
+
+static int sep_band_run(void *arg, int y0, int y1, int band)
+{
+	struct sep_ctx *ctx = arg;
+
+	sep_rect(ctx, &ctx->bands[band], y0, y1, 0, ctx->job->out->w);
+	return 0;
+}
+
+/*
+ * sep_cols_run is band `band`'s columns [x0, x1) of every output row:
+ * threads split the columns when not working in place, so that no two
+ * threads compute the horizontal passes of the same source rows (split
+ * by rows, each band repeats kh - 1 of them, which for a strip of 64
+ * output rows and a 63-tap kernel is as many again as its own).
+ */
+static int sep_cols_run(void *arg, int x0, int x1, int band)
+{
+	struct sep_ctx *ctx = arg;
+
+	sep_rect(ctx, &ctx->bands[band], 0, ctx->job->out->h, x0, x1);
 	return 0;
 }
 
@@ -450,6 +472,10 @@ static int sep_run(struct conv_job *job, struct err *err)
 	if (ctx.inplace && !sep_inplace(job))
 		return err_set(err, ERR_SOFTWARE, "separable engine: this job cannot run in place");
 	nb = job->threads < job->out->h ? job->threads : job->out->h;
+	/* Columns for threads when each gets two blocks of the vector loop. */
+	ctx.cols = !ctx.inplace && job->threads > 1 && job->out->w >= 256 * job->threads;
+	if (ctx.cols)
+		nb = job->threads;
 	if (nb < 1)
 		nb = 1;
 	ctx.first = calloc((size_t)job->nk + 1, sizeof *ctx.first);
@@ -524,11 +550,15 @@ static int sep_run(struct conv_job *job, struct err *err)
 		if (ctx.inplace && save_rows(&ctx, bd, nb, b))
 			goto oom;
 	}
-	status = eng_parallel(nb, job->out->h, sep_band_run, &ctx);
+	if (ctx.cols)
+		status = eng_parallel(nb, job->out->w, sep_cols_run, &ctx);
+	else
+		status = eng_parallel(nb, job->out->h, sep_band_run, &ctx);
 	if (status == 0)
 		snprintf(job->note, sizeof job->note,
-			 "separable: %d pass pair%s, %d band%s, strips of %d, %s", ctx.nterms,
-			 ctx.nterms == 1 ? "" : "s", nb, nb > 1 ? "s" : "", ctx.sw,
+			 "separable: %d pass pair%s, %d band%s of %s, strips of %d, %s", ctx.nterms,
+			 ctx.nterms == 1 ? "" : "s", nb, nb > 1 ? "s" : "", ctx.cols ? "columns" : "rows",
+			 ctx.sw,
 			 cpu_level_name(cpu_level()));
 	goto done;
 oom:
