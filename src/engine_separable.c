@@ -32,13 +32,14 @@
  * sw output columns (as the direct engine does, to stay in L2).  For each
  * source row v the strip needs, the row is extended by the border rule
  * once into a padded buffer and every term's horizontal pass writes its
- * result to slot v mod (kh + 1) of the term's ring.  Output rows then go
- * in pairs: for a kernel of one term, one vec_rows2 call computes both
- * rows' vertical passes, sharing the loads of the kh - 1 ring rows they
- * have in common; otherwise each row is one vec_taps call over the ring
- * slots of all the kernel's terms.  A band's odd row is a vec_taps call
- * that sums the same taps in the same order, and the strips never depend
- * on the threads, so output is bit-identical for any -j.
+ * result to slot v mod (kh + SEP_ROWS - 1) of the term's ring.  Output
+ * rows then go SEP_ROWS at a time: for a kernel of one term, one vec_cols
+ * call computes their vertical passes, loading each ring row once for all
+ * of them (the vertical pass is bound by reading the ring from L2, not by
+ * its multiply-adds); otherwise each row is one vec_taps call over the
+ * ring slots of all the kernel's terms.  A band's last rows, fewer, sum
+ * the same taps in the same order, and the strips never depend on the
+ * threads, so output is bit-identical for any -j.
  *
  * In place (job->out == job->in) works as in the direct engine (see
  * engine_direct.c): a band's own rows enter its rings before they are
@@ -60,6 +61,9 @@
 #define SEP_MAX_RANK 4
 #define SEP_RESIDUAL 1e-6
 #define SEP_GROWTH 8.0
+
+/* Output rows computed together; a ring has kh + SEP_ROWS - 1 slots. */
+#define SEP_ROWS VEC_COLS_MAX
 
 /* The rings of a strip are kept under cpu_ring_bytes() (most of L2). */
 
@@ -138,9 +142,9 @@ struct sep_term {
 
 struct sep_band {
 	float *pad;            /* one source row of the strip, extended */
-	float *ring;           /* per term, kh + 1 slots of rs samples */
-	float *acc[2];         /* sw samples each, one kernel's result (banks only) */
-	const float **src;     /* the taps' pointers of a pass, and vec_rows2's scratch */
+	float *ring;           /* per term, kh + SEP_ROWS - 1 slots of rs samples */
+	float *acc[SEP_ROWS];  /* sw samples each, one kernel's result (banks only) */
+	const float **src;     /* the taps' pointers of a pass */
 	float *w;              /* the taps' weights of a vertical pass */
 	float *saved;          /* in place: per term, kh slots of ss for rows outside [y0, y1) */
 	float *margin;         /* in place with strips: lm samples per row of [y0, y1) */
@@ -165,7 +169,7 @@ struct sep_ctx {
 /* ring_row is term t's ring slot of extended source row v. */
 static float *ring_row(const struct sep_ctx *ctx, float *ring, int t, long v)
 {
-	long slots = (long)ctx->job->kh + 1;
+	long slots = (long)ctx->job->kh + SEP_ROWS - 1;
 
 	return ring + ((size_t)t * slots + (size_t)(((v % slots) + slots) % slots)) * ctx->rs;
 }
@@ -239,44 +243,41 @@ static void sep_rect(struct sep_ctx *ctx, struct sep_band *bd, int y0, int y1, i
 	const int kh = job->kh, ow = job->out->w;
 	const int direct_only = job->nk == 1 && job->combine != KERN_MAGNITUDE;
 	const unsigned flags = direct_only && eng_stream(job) ? VEC_STREAM : 0;
-	int x0, y, b, t, k, m, n, r, pair;
+	int x0, y, b, t, k, m, n, r, nr;
 	long v, next;
 
 	for (x0 = xa; x0 < xb; x0 += n) {
 		n = strip_width(ctx, x0, xb);
 		bd->x0 = x0;
 		next = (long)y0 - job->ay;     /* first source row not yet in the rings */
-		for (y = y0; y < y1; y += pair ? 2 : 1) {
-			float *out[2];
+		for (y = y0; y < y1; y += nr) {
+			float *out[SEP_ROWS], *d[SEP_ROWS];
 			long top = (long)y - job->ay;
 
-			pair = y + 1 < y1;
-			out[0] = plane_row(job->out, y) + x0;
-			out[1] = pair ? plane_row(job->out, y + 1) + x0 : NULL;
+			nr = y1 - y < SEP_ROWS ? y1 - y : SEP_ROWS;
+			for (r = 0; r < nr; r++)
+				out[r] = plane_row(job->out, y + r) + x0;
 			if (next < top)
 				next = top;
-			for (v = next; v < top + kh + pair; v++)
+			for (v = next; v < top + kh + nr - 1; v++)
 				if (own_row(ctx, bd, v))
 					hpass(ctx, bd, v, x0, n);
-			next = top + kh + pair;
+			next = top + kh + nr - 1;
 			if (ctx->lm > 0 && x0 + n < ow)
-				for (r = 0; r <= pair; r++)
+				for (r = 0; r < nr; r++)
 					keep_margin(ctx, bd, y + r, n);
 
 			for (b = 0; b < job->nk; b++) {
-				float *d[2];
-
-				d[0] = direct_only ? out[0] : bd->acc[0];
-				d[1] = direct_only ? out[1] : bd->acc[1];
+				for (r = 0; r < nr; r++)
+					d[r] = direct_only ? out[r] : bd->acc[r];
 				t = ctx->first[b];
-				if (pair && ctx->first[b + 1] - t == 1) {
-					/* One term: both rows in one vertical pass sharing its loads. */
-					for (k = 0; k <= kh; k++)
+				if (ctx->first[b + 1] - t == 1) {
+					/* One term: the rows in one vertical pass sharing its loads. */
+					for (k = 0; k < kh + nr - 1; k++)
 						bd->src[k] = term_row(ctx, bd, t, top + k);
-					vec_rows2(d[0], d[1], bd->src, ctx->terms[t].vw, 1, kh, n, flags,
-						  bd->src + kh + 1);
+					vec_cols(d, nr, bd->src, ctx->terms[t].vw, kh, n, flags);
 				} else {
-					for (r = 0; r <= pair; r++) {
+					for (r = 0; r < nr; r++) {
 						for (t = ctx->first[b], m = 0; t < ctx->first[b + 1]; t++)
 							for (k = 0; k < kh; k++, m++) {
 								bd->src[m] = term_row(ctx, bd, t, top + r + k);
@@ -286,11 +287,11 @@ static void sep_rect(struct sep_ctx *ctx, struct sep_band *bd, int y0, int y1, i
 					}
 				}
 				if (!direct_only)
-					for (r = 0; r <= pair; r++)
+					for (r = 0; r < nr; r++)
 						eng_combine(job->combine, b, out[r], d[r], n);
 			}
 			if (!direct_only)
-				for (r = 0; r <= pair; r++)
+				for (r = 0; r < nr; r++)
 					eng_combine_finish(job->combine, out[r], n);
 		}
 	}
@@ -335,7 +336,7 @@ static int sep_strip(const struct conv_job *job, int nterms)
 {
 	long ow = job->out->w;
 	long fit = cpu_ring_bytes() / (long)sizeof(float) /
-		   (((long)job->kh + 1) * (nterms > 0 ? nterms : 1));
+		   (((long)job->kh + SEP_ROWS - 1) * (nterms > 0 ? nterms : 1));
 
 	if (fit >= ow)
 		return (int)ow;
@@ -406,15 +407,15 @@ static double sep_cost(const struct conv_job *job)
 
 static void sep_free(struct sep_ctx *ctx, int nb)
 {
-	int b, t;
+	int b, t, i;
 
 	for (b = 0; ctx->bands != NULL && b < nb; b++) {
 		eng_scratch_free(ctx->bands[b].pad);
 		eng_scratch_free(ctx->bands[b].ring);
 		eng_scratch_free(ctx->bands[b].saved);
 		eng_scratch_free(ctx->bands[b].margin);
-		eng_scratch_free(ctx->bands[b].acc[0]);
-		eng_scratch_free(ctx->bands[b].acc[1]);
+		for (i = 0; i < SEP_ROWS; i++)
+			eng_scratch_free(ctx->bands[b].acc[i]);
 		free(ctx->bands[b].src);
 		free(ctx->bands[b].w);
 	}
@@ -509,11 +510,11 @@ static int sep_run(struct conv_job *job, struct err *err)
 			for (i = 0; i < kh; i++)
 				T->vw[i] = col[(size_t)t * kh + i];
 		}
-		/* The vertical pass's taps, or vec_rows2's rows and scratch. */
+		/* The vertical pass's taps, or vec_cols's rows. */
 		if (rank * kh > maxtaps)
 			maxtaps = rank * kh;
-		if (2 * kh + 1 > maxtaps)
-			maxtaps = 2 * kh + 1;
+		if (kh + SEP_ROWS - 1 > maxtaps)
+			maxtaps = kh + SEP_ROWS - 1;
 	}
 	ctx.first[job->nk] = ctx.nterms;
 
@@ -528,7 +529,8 @@ static int sep_run(struct conv_job *job, struct err *err)
 		if (ctx.sw < job->out->w)
 			ctx.lm = job->ax;
 	}
-	if (size_mul3(&ring_n, ctx.rs, (size_t)kh + 1, (size_t)(ctx.nterms > 0 ? ctx.nterms : 1))) {
+	if (size_mul3(&ring_n, ctx.rs, (size_t)kh + SEP_ROWS - 1,
+		       (size_t)(ctx.nterms > 0 ? ctx.nterms : 1))) {
 		err_set(err, ERR_OS, "separable engine: kernel and image too large");
 		goto fail;
 	}
@@ -540,13 +542,13 @@ static int sep_run(struct conv_job *job, struct err *err)
 
 		bd->pad = eng_scratch_alloc(npad);
 		bd->ring = eng_scratch_alloc(ring_n);
-		bd->acc[0] = eng_scratch_alloc((size_t)ctx.sw);
-		bd->acc[1] = eng_scratch_alloc((size_t)ctx.sw);
 		bd->src = malloc((size_t)maxtaps * sizeof *bd->src);
 		bd->w = malloc((size_t)maxtaps * sizeof *bd->w);
-		if (bd->pad == NULL || bd->ring == NULL || bd->acc[0] == NULL || bd->acc[1] == NULL ||
-		    bd->src == NULL || bd->w == NULL)
+		if (bd->pad == NULL || bd->ring == NULL || bd->src == NULL || bd->w == NULL)
 			goto oom;
+		for (i = 0; i < SEP_ROWS && (job->nk > 1 || job->combine == KERN_MAGNITUDE); i++)
+			if ((bd->acc[i] = eng_scratch_alloc((size_t)ctx.sw)) == NULL)
+				goto oom;
 		if (ctx.inplace && save_rows(&ctx, bd, nb, b))
 			goto oom;
 	}
