@@ -195,14 +195,15 @@ static float *term_row(const struct sep_ctx *ctx, const struct sep_band *bd, int
 
 /*
  * strip_width is the width of the strip at x0 of columns [.., x1): sw,
- * but never leaving a last strip narrower than kw (see above).
+ * but, where it can (always in place: sw >= 2 kw there), never leaving a
+ * last strip narrower than kw (see above).
  */
 static int strip_width(const struct sep_ctx *ctx, int x0, int x1)
 {
-	int n = x1 - x0 < ctx->sw ? x1 - x0 : ctx->sw;
+	int n = x1 - x0 < ctx->sw ? x1 - x0 : ctx->sw, kw = ctx->job->kw;
 
-	if (x1 - x0 - n > 0 && x1 - x0 - n < ctx->job->kw)
-		n -= ctx->job->kw;
+	if (x1 - x0 - n > 0 && x1 - x0 - n < kw && n >= 2 * kw)
+		n -= kw;
 	return n;
 }
 
@@ -236,7 +237,7 @@ static void hpass(const struct sep_ctx *ctx, struct sep_band *bd, long v, int x0
 	}
 }
 
-/* sep_rect computes output rows [y0, y1), columns [x0, x1), for band bd. */
+/* sep_rect computes output rows [y0, y1), columns [xa, xb), for band bd. */
 static void sep_rect(struct sep_ctx *ctx, struct sep_band *bd, int y0, int y1, int xa, int xb)
 {
 	struct conv_job *job = ctx->job;
