@@ -13,6 +13,13 @@
  * plane, and bias; decoding, the copy and encoding are left out.  Prints
  * one line per engine: its name and the median of its times in seconds,
  * or "-" when it cannot run the job.
+ *
+ * With CORE_STRIP=N in the environment, each engine (auto: the planner's
+ * choice for the whole plane) is instead run on strips of N output rows,
+ * as the streaming pipeline calls engines: one call per strip, its input
+ * the whole plane with the anchor shifted, its output one strip-sized
+ * plane reused for every strip (allocated before the clock starts).
+ * Convolution, border reflect, scale folded in, bias left out.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +28,7 @@
 
 #include "io.h"
 #include "job.h"
+#include "engine.h"
 #include "kernel.h"
 
 #define MAX_ENGINES 8
@@ -48,6 +56,48 @@ static int copy_image(struct image *dst, const struct image *src, struct err *er
 	return 0;
 }
 
+/* strip_weights is kernel k flipped for convolution and divided by its scale. */
+static float *strip_weights(const struct kernel *k)
+{
+	size_t n = (size_t)k->w * k->h, i;
+	float *wt = malloc(n * sizeof *wt);
+
+	for (i = 0; wt != NULL && i < n; i++)
+		wt[i] = (float)(k->m[n - 1 - i] / k->scale[0]);
+	return wt;
+}
+
+/* run_strips filters every plane of im with k in strips of `rows` rows. */
+static int run_strips(struct image *im, const struct kernel *k, const float *wt,
+		      const struct engine *e, int threads, struct plane *strip, int rows,
+		      struct err *err)
+{
+	struct conv_job job;
+	struct plane view;
+	int c, y0;
+
+	for (c = 0; c < im->nch; c++) {
+		memset(&job, 0, sizeof job);
+		job.in = &im->ch[c];
+		job.kw = k->w;
+		job.kh = k->h;
+		job.nk = 1;
+		job.wt = wt;
+		job.ax = k->w - 1 - k->ox;
+		job.border.mode = BORDER_REFLECT;
+		job.threads = threads;
+		for (y0 = 0; y0 < im->h; y0 += rows) {
+			view = *strip;
+			view.h = im->h - y0 < rows ? im->h - y0 : rows;
+			job.out = &view;
+			job.ay = k->h - 1 - k->oy - y0;
+			if (eng_run(e, &job, err))
+				return -1;
+		}
+	}
+	return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -61,7 +111,10 @@ int main(int argc, char **argv)
 	struct kernel k, *kp = &k;
 	struct err err = { 0 };
 	double t[MAX_ENGINES][MAX_REPS], t0;
-	int ok[MAX_ENGINES], reps, threads, ne, e, r, i;
+	int ok[MAX_ENGINES], reps, threads, ne, e, r, i, rows = 0;
+	struct plane strip;
+	float *wt = NULL;
+	const char *env = getenv("CORE_STRIP");
 
 	if (argc < 6 || argc - 5 > MAX_ENGINES) {
 		fprintf(stderr, "usage: core IMAGE SPEC REPS THREADS ENGINE...\n");
@@ -79,6 +132,14 @@ int main(int argc, char **argv)
 	if (io_read(argv[1], &im, &err) || kern_resolve(argv[2], &k, &err)) {
 		fprintf(stderr, "core: %s\n", err.msg);
 		return 65;
+	}
+	memset(&strip, 0, sizeof strip);
+	if (env != NULL && (rows = atoi(env)) > 0) {
+		if (k.n != 1 || k.nin != 0 || (wt = strip_weights(&k)) == NULL ||
+		    plane_alloc(&strip, im.w, rows, &err)) {
+			fprintf(stderr, "core: CORE_STRIP takes one kernel and memory\n");
+			return 64;
+		}
 	}
 	for (e = 0; e < ne; e++) {
 		ok[e] = strcmp(argv[5 + e], "auto") == 0 || eng_find(argv[5 + e]) != NULL;
@@ -103,8 +164,34 @@ int main(int argc, char **argv)
 				return 71;
 			}
 			t0 = now();
-			if (job_filter(&work, &kp, 1, &opts, &err))
+			if (rows > 0) {
+				const struct engine *eg = opts.engine;
+
+				if (eg == NULL) {
+					/* The plan for the whole plane, as the pipeline makes it once. */
+					struct conv_job pj;
+					struct plane sizes = { 0 };
+
+					memset(&pj, 0, sizeof pj);
+					sizes.w = work.w;
+					sizes.h = work.h;
+					pj.in = &work.ch[0];
+					pj.out = &sizes;
+					pj.kw = k.w;
+					pj.kh = k.h;
+					pj.nk = 1;
+					pj.wt = wt;
+					pj.ax = k.w - 1 - k.ox;
+					pj.ay = k.h - 1 - k.oy;
+					pj.border.mode = BORDER_REFLECT;
+					pj.threads = threads;
+					eg = eng_choose(&pj);
+				}
+				if (run_strips(&work, &k, wt, eg, threads, &strip, rows, &err))
+					ok[e] = 0;
+			} else if (job_filter(&work, &kp, 1, &opts, &err)) {
 				ok[e] = 0;
+			}
 			t[e][r] = now() - t0;
 			img_free(&work);
 		}
@@ -118,5 +205,7 @@ int main(int argc, char **argv)
 	}
 	img_free(&im);
 	kern_free(&k);
+	plane_free(&strip);
+	free(wt);
 	return 0;
 }

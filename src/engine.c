@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vec.h"
 
@@ -379,6 +380,98 @@ int eng_stream(const struct conv_job *job)
 	return (double)job->out->h * job->out->stride * sizeof(float) > 16e6;
 }
 
+/*
+ * The scratch blocks given back, oldest first, at most SCRATCH_SLOTS of
+ * them and SCRATCH_BYTES in all; a block's capacity is kept in the cache
+ * line before it.  A block is reused for a request of a quarter of its
+ * size or more, so a small request does not hold a large block.
+ */
+#define SCRATCH_SLOTS 16
+#define SCRATCH_BYTES ((size_t)64 << 20)
+
+static struct {
+	pthread_mutex_t m;
+	struct { float *p; size_t cap; } slot[SCRATCH_SLOTS];
+	int n;
+	size_t bytes;
+	int registered, closed;    /* scratch_drop registered with atexit; it ran */
+} scratch = { PTHREAD_MUTEX_INITIALIZER, { { NULL, 0 } }, 0, 0, 0, 0 };
+
+/* scratch_drop frees the blocks kept, at exit, for leak checkers. */
+static void scratch_drop(void)
+{
+	int i;
+
+	pthread_mutex_lock(&scratch.m);
+	for (i = 0; i < scratch.n; i++)
+		plane_aligned_free(scratch.slot[i].p - PLANE_ALIGN);
+	scratch.n = 0;
+	scratch.bytes = 0;
+	scratch.closed = 1;
+	pthread_mutex_unlock(&scratch.m);
+}
+
+float *eng_scratch_alloc(size_t n)
+{
+	float *p = NULL;
+	int i, best = -1;
+
+	pthread_mutex_lock(&scratch.m);
+	for (i = 0; i < scratch.n; i++)
+		if (scratch.slot[i].cap >= n && scratch.slot[i].cap / 4 <= n &&
+		    (best < 0 || scratch.slot[i].cap < scratch.slot[best].cap))
+			best = i;
+	if (best >= 0) {
+		p = scratch.slot[best].p;
+		scratch.bytes -= scratch.slot[best].cap * sizeof(float);
+		for (i = best; i + 1 < scratch.n; i++)
+			scratch.slot[i] = scratch.slot[i + 1];
+		scratch.n--;
+	}
+	pthread_mutex_unlock(&scratch.m);
+	if (p != NULL)
+		return p;
+	if (n > ((size_t)-1) / sizeof(float) - PLANE_ALIGN)
+		return NULL;
+	p = plane_aligned_alloc(n + PLANE_ALIGN);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, &n, sizeof n);
+	return p + PLANE_ALIGN;
+}
+
+void eng_scratch_free(float *p)
+{
+	float *drop[SCRATCH_SLOTS + 1];
+	size_t cap;
+	int i, nd = 0;
+
+	if (p == NULL)
+		return;
+	memcpy(&cap, p - PLANE_ALIGN, sizeof cap);
+	pthread_mutex_lock(&scratch.m);
+	if (!scratch.registered)
+		scratch.registered = atexit(scratch_drop) == 0 ? 1 : -1;
+	if (cap * sizeof(float) > SCRATCH_BYTES || scratch.registered < 0 || scratch.closed) {
+		drop[nd++] = p;
+	} else {
+		while (scratch.n == SCRATCH_SLOTS ||
+		       (scratch.n > 0 && scratch.bytes + cap * sizeof(float) > SCRATCH_BYTES)) {
+			drop[nd++] = scratch.slot[0].p;
+			scratch.bytes -= scratch.slot[0].cap * sizeof(float);
+			for (i = 0; i + 1 < scratch.n; i++)
+				scratch.slot[i] = scratch.slot[i + 1];
+			scratch.n--;
+		}
+		scratch.slot[scratch.n].p = p;
+		scratch.slot[scratch.n++].cap = cap;
+		scratch.bytes += cap * sizeof(float);
+	}
+	pthread_mutex_unlock(&scratch.m);
+	for (i = 0; i < nd; i++)
+		plane_aligned_free(drop[i] - PLANE_ALIGN);
+}
+
 double eng_time(const struct conv_job *job, double cpu)
 {
 	return cpu / job->threads;
@@ -417,36 +510,167 @@ long eng_halo_slot(const struct conv_job *job, int y0, int y1, long v)
 	return v < y0 ? v - ((long)y0 - job->ay) : job->ay + (v - y1);
 }
 
+/*
+ * The workers of eng_parallel are started on first use and kept: an
+ * engine is called once per strip of rows, many times per image, and
+ * starting and joining a thread each time would cost as much as a strip
+ * of a small kernel.  One call at a time has them (`busy`); a call that
+ * finds them busy (steps of a pipeline in threads of their own, or a band
+ * that calls eng_parallel itself) starts threads of its own, as does a
+ * child after fork (pool.pid), which has none of its parent's threads.
+ * At exit the workers are told to stop and joined, so that leak checkers
+ * see every thread's memory released.
+ */
+#define POOL_MAX 64
+
+static struct {
+	pthread_mutex_t m;
+	pthread_cond_t go, done;
+	int busy;                  /* a call owns the workers */
+	int nworkers, quit;
+	unsigned gen;              /* counts calls, so a worker wakes once per call */
+	int pending;               /* workers' bands not yet finished */
+	struct band *bands;        /* the call's bands; worker i runs bands[i + 1] */
+	int nbands;
+	pid_t pid;                 /* the process that started the workers */
+	pthread_t tid[POOL_MAX];
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	   0, 0, 0, 0, 0, NULL, 0, 0, { 0 } };
+
+static void *pool_main(void *arg)
+{
+	int i = (int)(long)arg;
+	unsigned seen = 0;
+
+	pthread_mutex_lock(&pool.m);
+	for (;;) {
+		while (pool.gen == seen && !pool.quit)
+			pthread_cond_wait(&pool.go, &pool.m);
+		if (pool.quit)
+			break;
+		seen = pool.gen;
+		if (i + 1 < pool.nbands) {
+			struct band *b = &pool.bands[i + 1];
+
+			pthread_mutex_unlock(&pool.m);
+			band_main(b);
+			pthread_mutex_lock(&pool.m);
+			/* Broadcast: pool_stop may be waiting on done too. */
+			if (--pool.pending == 0)
+				pthread_cond_broadcast(&pool.done);
+		}
+	}
+	pthread_mutex_unlock(&pool.m);
+	return NULL;
+}
+
+static void pool_stop(void)
+{
+	int i, n;
+
+	pthread_mutex_lock(&pool.m);
+	if (pool.pid != getpid()) {
+		pthread_mutex_unlock(&pool.m);
+		return;
+	}
+	while (pool.busy)
+		pthread_cond_wait(&pool.done, &pool.m);
+	pool.quit = 1;
+	n = pool.nworkers;
+	pool.nworkers = 0;
+	pthread_cond_broadcast(&pool.go);
+	pthread_mutex_unlock(&pool.m);
+	for (i = 0; i < n; i++)
+		pthread_join(pool.tid[i], NULL);
+}
+
+/*
+ * pool_take gives the calling thread the workers for a call of n bands,
+ * starting those missing; it returns how many bands they take (bands 1 ..
+ * that number), 0 when they are busy or belong to another process.
+ */
+static int pool_take(int n)
+{
+	int want = n - 1 < POOL_MAX ? n - 1 : POOL_MAX;
+
+	pthread_mutex_lock(&pool.m);
+	if (pool.busy || pool.quit || (pool.nworkers > 0 && pool.pid != getpid())) {
+		pthread_mutex_unlock(&pool.m);
+		return 0;
+	}
+	if (pool.nworkers == 0 && pool.pid == 0) {
+		pool.pid = getpid();
+		if (atexit(pool_stop) != 0)
+			pool.pid = -1;
+	}
+	if (pool.pid != getpid()) {
+		pthread_mutex_unlock(&pool.m);
+		return 0;
+	}
+	while (pool.nworkers < want &&
+	       pthread_create(&pool.tid[pool.nworkers], NULL, pool_main,
+			      (void *)(long)pool.nworkers) == 0)
+		pool.nworkers++;
+	pool.busy = 1;
+	pthread_mutex_unlock(&pool.m);
+	return want < pool.nworkers ? want : pool.nworkers;
+}
+
 int eng_parallel(int threads, int rows,
 		 int (*fn)(void *ctx, int y0, int y1, int band), void *ctx)
 {
-	struct band *bands;
-	int i, n, started, status = 0;
+	struct band local[8], *bands;
+	int i, n, pooled, started, status = 0;
 
 	n = threads < rows ? threads : rows;
 	if (n <= 1)
 		return fn(ctx, 0, rows, 0);
-	bands = calloc((size_t)n, sizeof *bands);
+	bands = n <= 8 ? local : calloc((size_t)n, sizeof *bands);
 	if (bands == NULL)
 		return fn(ctx, 0, rows, 0);
 	for (i = 0; i < n; i++) {
 		bands[i].fn = fn;
 		bands[i].ctx = ctx;
 		bands[i].index = i;
+		bands[i].status = 0;
 		eng_band(n, rows, i, &bands[i].y0, &bands[i].y1);
 	}
-	/* Band 0 runs on this thread; a band whose thread cannot start runs here too. */
-	for (started = 1; started < n; started++)
-		if (pthread_create(&bands[started].tid, NULL, band_main, &bands[started]) != 0)
-			break;
-	for (i = started; i < n; i++)
-		band_main(&bands[i]);
-	band_main(&bands[0]);
-	for (i = 1; i < started; i++)
-		pthread_join(bands[i].tid, NULL);
+	pooled = pool_take(n);
+	if (pooled > 0) {
+		/* Workers take bands 1 .. pooled; this thread the others. */
+		pthread_mutex_lock(&pool.m);
+		pool.bands = bands;
+		pool.nbands = pooled + 1;
+		pool.pending = pooled;
+		pool.gen++;
+		pthread_cond_broadcast(&pool.go);
+		pthread_mutex_unlock(&pool.m);
+		for (i = pooled + 1; i < n; i++)
+			band_main(&bands[i]);
+		band_main(&bands[0]);
+		pthread_mutex_lock(&pool.m);
+		while (pool.pending > 0)
+			pthread_cond_wait(&pool.done, &pool.m);
+		pool.bands = NULL;
+		pool.nbands = 0;
+		pool.busy = 0;
+		pthread_cond_broadcast(&pool.done);
+		pthread_mutex_unlock(&pool.m);
+	} else {
+		/* Band 0 runs on this thread; a band whose thread cannot start runs here too. */
+		for (started = 1; started < n; started++)
+			if (pthread_create(&bands[started].tid, NULL, band_main, &bands[started]) != 0)
+				break;
+		for (i = started; i < n; i++)
+			band_main(&bands[i]);
+		band_main(&bands[0]);
+		for (i = 1; i < started; i++)
+			pthread_join(bands[i].tid, NULL);
+	}
 	for (i = 0; i < n; i++)
 		if (bands[i].status)
 			status = -1;
-	free(bands);
+	if (bands != local)
+		free(bands);
 	return status;
 }

@@ -205,6 +205,16 @@ void eng_pad_row(const struct conv_job *job, long v, long start, long count, flo
 int eng_stream(const struct conv_job *job);
 
 /*
+ * eng_scratch_alloc returns n floats aligned as plane rows are (contents
+ * undefined), or NULL; eng_scratch_free gives them back.  Blocks given
+ * back are kept for the next calls: an engine runs once per strip of
+ * rows, and its rings, allocated and freed each time, would otherwise be
+ * returned to the system and faulted in again (glibc trims its heap).
+ */
+float *eng_scratch_alloc(size_t n);
+void eng_scratch_free(float *p);
+
+/*
  * eng_time turns an engine's one-thread seconds for job (cpu) into its
  * estimate with job->threads threads: bands of rows share the work evenly.
  */

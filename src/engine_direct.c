@@ -191,7 +191,7 @@ static int save_rows(struct direct_ctx *ctx, struct direct_band *bd, int nb, int
 	int s;
 
 	eng_band(nb, job->out->h, b, &bd->y0, &bd->y1);
-	bd->saved = plane_aligned_alloc((size_t)job->kh * rs);
+	bd->saved = eng_scratch_alloc((size_t)job->kh * rs);
 	if (bd->saved == NULL)
 		return -1;
 	for (s = 0; s < job->kh - 1; s++)
@@ -226,9 +226,9 @@ static int direct_run(struct conv_job *job, struct err *err)
 	for (b = 0; b < nb; b++) {
 		struct direct_band *bd = &ctx.bands[b];
 
-		bd->ring = plane_aligned_alloc(ring_n);
-		bd->acc[0] = plane_aligned_alloc((size_t)ctx.sw);
-		bd->acc[1] = plane_aligned_alloc((size_t)ctx.sw);
+		bd->ring = eng_scratch_alloc(ring_n);
+		bd->acc[0] = eng_scratch_alloc((size_t)ctx.sw);
+		bd->acc[1] = eng_scratch_alloc((size_t)ctx.sw);
 		bd->src = malloc(kn * sizeof *bd->src);
 		if (bd->ring == NULL || bd->acc[0] == NULL || bd->acc[1] == NULL || bd->src == NULL) {
 			err_oom(err, "direct engine");
@@ -245,10 +245,10 @@ static int direct_run(struct conv_job *job, struct err *err)
 			 nb > 1 ? "s" : "", ctx.sw, cpu_level_name(cpu_level()));
 done:
 	for (b = 0; b < nb; b++) {
-		plane_aligned_free(ctx.bands[b].ring);
-		plane_aligned_free(ctx.bands[b].saved);
-		plane_aligned_free(ctx.bands[b].acc[0]);
-		plane_aligned_free(ctx.bands[b].acc[1]);
+		eng_scratch_free(ctx.bands[b].ring);
+		eng_scratch_free(ctx.bands[b].saved);
+		eng_scratch_free(ctx.bands[b].acc[0]);
+		eng_scratch_free(ctx.bands[b].acc[1]);
 		free(ctx.bands[b].src);
 	}
 	free(ctx.bands);

@@ -501,7 +501,100 @@ static void rows2_avx512(float *restrict dst0, float *restrict dst1,
 		_mm_sfence();
 }
 
+/*
+ * A vertical pass for nr output rows at once, in blocks of four vectors
+ * of 16 samples: source row i feeds output row r with weight w[i - r],
+ * so each loaded vector serves up to nr sums, and row r's sum takes its
+ * taps in order k = 0 .. kh-1, as vec_taps does.  nr is a constant in
+ * each caller below, so the row loops unroll.
+ */
+__attribute__((target("avx512f"), always_inline))
+static inline void cols_body(float *const *dst, const int nr, const float *const *src,
+			     const float *w, int kh, int n, int stream)
+{
+	int x, i, r, v;
+
+	for (x = 0; x < n; x += 64) {
+		__mmask16 m[4];
+		__m512 a[VEC_COLS_MAX][4];
+
+#pragma GCC unroll 4
+		for (v = 0; v < 4; v++) {
+			m[v] = tail_mask(n - x - 16 * v);
+#pragma GCC unroll 4
+			for (r = 0; r < nr; r++)
+				a[r][v] = _mm512_setzero_ps();
+		}
+		for (i = 0; i < kh + nr - 1; i++) {
+			const float *p = src[i] + x;
+			__m512 d[4];
+
+#pragma GCC unroll 4
+			for (v = 0; v < 4; v++) {
+				d[v] = _mm512_maskz_loadu_ps(m[v], p + 16 * v);
+				/* One load for every row's sum: stop GCC from folding it into each. */
+				__asm__("" : "+v"(d[v]));
+			}
+#pragma GCC unroll 4
+			for (r = 0; r < nr; r++) {
+				if (i - r >= 0 && i - r < kh) {
+					__m512 k = _mm512_set1_ps(w[i - r]);
+
+#pragma GCC unroll 4
+					for (v = 0; v < 4; v++)
+						a[r][v] = _mm512_fmadd_ps(k, d[v], a[r][v]);
+				}
+			}
+		}
+#pragma GCC unroll 4
+		for (r = 0; r < nr; r++) {
+#pragma GCC unroll 4
+			for (v = 0; v < 4; v++) {
+				if (stream && m[v] == 0xffff)
+					_mm512_stream_ps(dst[r] + x + 16 * v, a[r][v]);
+				else
+					_mm512_mask_storeu_ps(dst[r] + x + 16 * v, m[v], a[r][v]);
+			}
+		}
+	}
+	if (stream)
+		_mm_sfence();
+}
+
+__attribute__((target("avx512f")))
+static void cols_avx512(float *const *dst, int nr, const float *const *src, const float *w,
+			int kh, int n, unsigned flags)
+{
+	int stream = (flags & VEC_STREAM) != 0, r;
+
+	for (r = 0; r < nr; r++)
+		if ((uintptr_t)dst[r] % 64 != 0)
+			stream = 0;
+	switch (nr) {
+	case 1: cols_body(dst, 1, src, w, kh, n, stream); break;
+	case 2: cols_body(dst, 2, src, w, kh, n, stream); break;
+	case 3: cols_body(dst, 3, src, w, kh, n, stream); break;
+	default: cols_body(dst, 4, src, w, kh, n, stream); break;
+	}
+}
+
 #endif
+
+void vec_cols(float *const *dst, int nr, const float *const *src, const float *w, int kh,
+	      int n, unsigned flags)
+{
+	int r;
+
+#if CPU_X86
+	if (cpu_level() == CPU_AVX512 && kh > 0 && nr >= 1 && nr <= VEC_COLS_MAX &&
+	    !(flags & VEC_ACCUMULATE)) {
+		cols_avx512(dst, nr, src, w, kh, n, flags);
+		return;
+	}
+#endif
+	for (r = 0; r < nr; r++)
+		vec_taps(dst[r], src + r, w, kh, n, flags);
+}
 
 void vec_taps(float *dst, const float *const *src, const float *w, int ntaps, int n,
 	      unsigned flags)

@@ -46,6 +46,22 @@ void vec_taps(float *dst, const float *const *src, const float *w, int ntaps, in
 void vec_rows2(float *dst0, float *dst1, const float *const *src, const float *w, int kw,
 	       int kh, int n, unsigned flags, const float **scratch);
 
+/*
+ * vec_cols computes nr (1 to VEC_COLS_MAX) consecutive output rows of a
+ * vertical pass, a single column of kh weights w, from kh + nr - 1 source
+ * rows:
+ *
+ *   dst[r][x] = sum_k w[k] src[r + k][x]        for r < nr, x < n,
+ *
+ * each sum bit-identical to vec_taps(dst[r], src + r, w, kh, n, flags).
+ * The AVX-512 version loads each source vector once for all nr rows, so
+ * a separable pass reads its ring a quarter as often as row by row.
+ */
+#define VEC_COLS_MAX 4
+
+void vec_cols(float *const *dst, int nr, const float *const *src, const float *w, int kh,
+	      int n, unsigned flags);
+
 /* The row operations of combining a bank's results (eng_combine). */
 enum vec_op {
 	VEC_SET_SQ,       /* acc = r * r */
