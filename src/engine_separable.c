@@ -547,7 +547,7 @@ static int sep_run(struct conv_job *job, struct err *err)
 		bd->w = malloc((size_t)maxtaps * sizeof *bd->w);
 		if (bd->pad == NULL || bd->ring == NULL || bd->src == NULL || bd->w == NULL)
 			goto oom;
-		for (i = 0; i < SEP_ROWS && (job->nk > 1 || job->combine == KERN_MAGNITUDE); i++)
+		for (i = 0; i < SEP_ROWS && (job->nk > 1 || kern_combine_pointwise(job->combine)); i++)
 			if ((bd->acc[i] = eng_scratch_alloc((size_t)ctx.sw)) == NULL)
 				goto oom;
 		if (ctx.inplace && save_rows(&ctx, bd, nb, b))
