@@ -39,6 +39,19 @@ struct image {
 	struct img_meta meta;
 };
 
+/*
+ * img_view makes *v an image of the n planes p (views of rows, not owned:
+ * never img_free it), so that color.h's functions work on a strip.
+ */
+static inline void img_view(struct image *v, const struct plane *p, int n)
+{
+	int c;
+
+	*v = (struct image){ .w = p[0].w, .h = p[0].h, .nch = n };
+	for (c = 0; c < n; c++)
+		v->ch[c] = p[c];
+}
+
 static inline int img_has_alpha(const struct image *im)
 {
 	return im->nch == 2 || im->nch == 4;

@@ -290,12 +290,7 @@ static void take(struct pipe *P, int i, int b)
 	for (c = 0; c < g->st.nch; c++)
 		view_rows(&v[c], &g->win[c], g->taken - g->y0, n);
 	if (i == 0 && P->linear_in) {
-		memset(&im, 0, sizeof im);
-		im.w = g->st.w;
-		im.h = n;
-		im.nch = g->st.nch;
-		for (c = 0; c < im.nch; c++)
-			im.ch[c] = v[c];
+		img_view(&im, v, g->st.nch);
 		color_to_linear(&im);
 	}
 	step_take(&g->st, v, n);
@@ -322,21 +317,15 @@ static int produce(struct pipe *P, int i, struct plane *out)
 	return 0;
 }
 
-/* finish applies the finishing touches to output rows out[] (views). */
-static void finish(struct pipe *P, struct plane *out, int n)
+/* finish applies the finishing touches to output rows out[] (views of a strip). */
+static void finish(struct pipe *P, struct plane *out)
 {
 	const struct step *last = &P->stg[P->nst - 1].st;
 	struct image im;
-	int c;
 
 	if (!P->pj->absval && P->pj->offset == 0.0f && !P->linear_out && !P->pj->luma)
 		return;
-	memset(&im, 0, sizeof im);
-	im.w = last->ow;
-	im.h = n;
-	im.nch = last->onch;
-	for (c = 0; c < im.nch; c++)
-		im.ch[c] = out[c];
+	img_view(&im, out, last->onch);
 	color_finish(&im, P->finish_mask, P->pj->absval, P->pj->offset);
 	if (P->linear_out)
 		color_to_srgb(&im);
@@ -369,7 +358,7 @@ static int pull(struct pipe *P)
 			view_rows(&out[c], &P->ring[c], (s % P->ring_k) * g->rows, rows);
 	rc = produce(P, P->nst - 1, out);
 	if (rc == 0)
-		finish(P, out, rows);
+		finish(P, out);
 	if (rc == 0 && P->pj->opts->progress != NULL)
 		P->pj->opts->progress(P->pj->opts->progress_ctx, r0 + rows, g->st.oh);
 	pthread_mutex_lock(&P->lock);

@@ -318,26 +318,13 @@ void step_need(const struct step *s, int y0, int y1, int *a, int *b)
 	*b = (int)tb;
 }
 
-/* view_image makes an image of the n planes p (views), for color.h's functions. */
-static void view_image(struct image *v, const struct plane *p, int n)
-{
-	int c;
-
-	memset(v, 0, sizeof *v);
-	v->w = p[0].w;
-	v->h = p[0].h;
-	v->nch = n;
-	for (c = 0; c < n; c++)
-		v->ch[c] = p[c];
-}
-
 void step_take(const struct step *s, const struct plane *in, int n)
 {
 	struct image v;
 
 	if (s->colour_mask == 0 || n <= 0)
 		return;
-	view_image(&v, in, s->nch);
+	img_view(&v, in, s->nch);
 	color_premultiply_rows(&v, s->colour_mask, 0, n);
 }
 
@@ -477,7 +464,7 @@ int step_run(struct step *s, const struct plane *in, int a, int y0, int y1,
 		      : run_plain(s, in, a, y0, out, threads, err);
 	if (rc == 0 && s->colour_mask) {
 		/* The bias comes after the division, as without alpha. */
-		view_image(&v, out, s->onch);
+		img_view(&v, out, s->onch);
 		color_unpremultiply(&v, s->colour_mask);
 	}
 	if (rc == 0)
