@@ -569,6 +569,22 @@ static void write_back(struct pipe *P, struct image *im, int s)
 	P->released = r1;
 }
 
+/* whole_in_place runs job_image's one step over im in one call (step_inplace). */
+static int whole_in_place(struct pipe *P, struct image *im, struct err *err)
+{
+	struct stage *g = &P->stg[0];
+
+	take(P, 0, im->h);
+	if (step_run(&g->st, im->ch, 0, 0, im->h, im->ch, P->threads, err))
+		return -1;
+	finish(P, im->ch);
+	if (P->pj->opts->progress != NULL)
+		P->pj->opts->progress(P->pj->opts->progress_ctx, im->h, im->h);
+	if (P->pj->opts->log != NULL)
+		step_log(&g->st, P->pj->opts->log, "in place");
+	return 0;
+}
+
 int job_image(const struct job_spec *pj, struct image *im, struct err *err)
 {
 	struct pipe P;
@@ -588,6 +604,15 @@ int job_image(const struct job_spec *pj, struct image *im, struct err *err)
 	if (plan(&P, im, err))
 		goto done;
 	last = &P.stg[P.nst - 1].st;
+	if (P.nst == 1 && pj->opts->strip_rows == 0 && step_inplace(last)) {
+		/*
+		 * One call over the whole image, the engine working in place: it
+		 * keeps the few rows each band reads from another, and every other
+		 * row is read once and written once, in the caches.
+		 */
+		rc = whole_in_place(&P, im, err);
+		goto done;
+	}
 	inplace = in_place(&P, im);
 	if (inplace) {
 		/* Two strip slots: the strip being made and the one before it. */

@@ -37,8 +37,9 @@ struct job_opts {
 	int transpose;
 	int out_size[2];              /* --output-size W H for the transpose; 0: default */
 	/*
-	 * Output rows per strip (0: each step's own choice, step_strip); the
-	 * results do not depend on it, which is what setting it tests.
+	 * Output rows per strip (0: each step's own choice, step_strip; set,
+	 * it also keeps job_image from working in place); the results do not
+	 * depend on it, which is what setting it tests.
 	 */
 	int strip_rows;
 	/* Called as the output is made: done of total rows. */
@@ -84,7 +85,9 @@ int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *
 
 /*
  * job_image runs the steps (not linear light nor the finishing touches)
- * on *im, replacing it with the result, strip by strip as job_file does.
+ * on *im, replacing it with the result, strip by strip as job_file does;
+ * one step whose engine works in place (step_inplace) runs over the
+ * whole image in one call instead, unless opts->strip_rows asks for strips.
  * On failure *im may have lost planes; the caller frees it either way.
  */
 int job_image(const struct job_spec *pj, struct image *im, struct err *err);

@@ -391,9 +391,12 @@ static int run_plain(struct step *s, const struct plane *in, int a, int y0,
 	job.ay = s->job.ay - y0 + a;
 	job.threads = threads;
 	for (c = 0; c < s->nch; c++) {
-		job.in = &in[c];
+		/* In place (step_inplace): the engines know it by out == in. */
+		job.in = out[c].px == in[c].px ? &out[c] : &in[c];
 		job.out = &out[c];
 		if (!(s->mask & (1u << c))) {
+			if (job.out == job.in)
+				continue;
 			if (copy_rows(s, &job, y0, &in[c], a, &out[c], err))
 				return -1;
 			continue;
@@ -472,6 +475,24 @@ int step_run(struct step *s, const struct plane *in, int a, int y0, int y1,
 	s->seconds += clock_seconds() - t0;
 	s->strips++;
 	return rc;
+}
+
+int step_inplace(const struct step *s)
+{
+	struct conv_job job = s->job;
+	struct plane whole = { 0 };
+
+	if (s->layer || s->opts->deconv != DECONV_NONE || s->e == NULL || s->e->inplace == NULL ||
+	    s->ow != s->w || s->oh != s->h || s->onch != s->nch)
+		return 0;
+	/* An unfiltered channel is left as it is: its origin must be its own sample. */
+	if (s->mask != (1u << s->nch) - 1 && (job.ax != s->cx || job.ay != s->cy))
+		return 0;
+	whole.w = s->w;
+	whole.h = s->h;
+	whole.stride = s->w;
+	job.in = job.out = &whole;
+	return s->e->inplace(&job);
 }
 
 void step_log(const struct step *s, FILE *f, const char *how)

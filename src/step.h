@@ -97,6 +97,14 @@ void step_take(const struct step *s, const struct plane *in, int n);
 int step_run(struct step *s, const struct plane *in, int a, int y0, int y1,
 	     struct plane *out, int threads, struct err *err);
 
+/*
+ * step_inplace says whether step_run may compute the whole output over
+ * its input (out[] the very planes of in[], a = y0 = 0, y1 = h): a plain
+ * step of an engine that works in place (engine.h), with the size and
+ * channels kept and every unfiltered channel its own copy.
+ */
+int step_inplace(const struct step *s);
+
 /* step_log prints the step's -v line to f; how it streamed, when it did (NULL: not). */
 void step_log(const struct step *s, FILE *f, const char *how);
 
