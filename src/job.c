@@ -88,6 +88,7 @@ struct pipe {
 	pthread_cond_t cond;
 	int started, planned, abort;
 	int decoded, writing, dec_failed;
+	int want;                 /* the decoded rows the filter waits for (0: it does not) */
 	int dec_cancelled;        /* the decoder stopped because the rest did */
 	int made;                 /* output rows made */
 	int released;             /* output rows the encoder is done with */
@@ -194,6 +195,31 @@ static int sink_begin(void *ctx, struct image *info, struct err *err)
 	return ok ? 0 : -1;
 }
 
+static int pull(struct pipe *P);
+
+/*
+ * ready says whether the decoder may make the next strip itself (under
+ * the lock): one step, its rows decoded, its ring slot free and no one
+ * else making a strip.  The encoder's thread would otherwise make every
+ * strip between its own encoding while the decoder, faster, waits for
+ * room; this way each does half.
+ */
+static int ready(const struct pipe *P)
+{
+	const struct stage *g = &P->stg[0];
+	int r0, r1, a, b;
+
+	/* g->next is the strip maker's while busy. */
+	if (P->nst != 1 || P->busy || P->failed || P->abort || P->ring_k == 0)
+		return 0;
+	r0 = g->next;
+	if (r0 >= g->st.oh || P->released < (r0 / g->rows - P->ring_k + 1) * g->rows)
+		return 0;
+	r1 = r0 + g->rows < g->st.oh ? r0 + g->rows : g->st.oh;
+	step_need(&g->st, r0, r1, &a, &b);
+	return b <= P->decoded && b - g->y0 <= g->cap;
+}
+
 static float *sink_row(void *ctx, int c, int y)
 {
 	struct pipe *P = ctx;
@@ -201,8 +227,20 @@ static float *sink_row(void *ctx, int c, int y)
 
 	if (c == 0) {
 		pthread_mutex_lock(&P->lock);
-		while (y - g->y0 >= g->cap && !P->abort)
-			pthread_cond_wait(&P->cond, &P->lock);
+		while (y - g->y0 >= g->cap && !P->abort) {
+			/* Full: make room by making a strip, or by dropping rows no strip reads. */
+			if (ready(P)) {
+				P->busy = 1;
+				pull(P);
+				P->busy = 0;
+				pthread_cond_broadcast(&P->cond);
+			} else if (!P->busy && P->nst == 1 && g->amin[g->next / g->rows] > g->y0) {
+				g->n = P->decoded - g->y0;
+				slide(g, g->st.nch, g->amin[g->next / g->rows]);
+			} else {
+				pthread_cond_wait(&P->cond, &P->lock);
+			}
+		}
 		P->writing = 1;
 		pthread_mutex_unlock(&P->lock);
 	}
@@ -220,7 +258,20 @@ static int sink_put(void *ctx, int n, struct err *err)
 	pthread_mutex_lock(&P->lock);
 	P->decoded = n;
 	P->writing = 0;
-	pthread_cond_broadcast(&P->cond);
+	while (ready(P)) {
+		P->busy = 1;
+		pull(P);
+		P->busy = 0;
+		pthread_cond_broadcast(&P->cond);
+	}
+	/*
+	 * Only when the filter can go on: it has the rows it waits for, or
+	 * the window is full and it may slide.  A wake-up per row costs two
+	 * context switches, which on a VM add up to more than a small
+	 * kernel's filtering.
+	 */
+	if ((P->want > 0 && n >= P->want) || n - P->stg[0].y0 >= P->stg[0].cap || P->abort)
+		pthread_cond_broadcast(&P->cond);
 	ok = !P->abort || cancelled(P, err) == 0;
 	pthread_mutex_unlock(&P->lock);
 	return ok ? 0 : -1;
@@ -253,7 +304,9 @@ static int fill(struct pipe *P, int i, int b, int keep)
 				pthread_cond_broadcast(&P->cond);
 				continue;
 			}
+			P->want = b;
 			pthread_cond_wait(&P->cond, &P->lock);
+			P->want = 0;
 		}
 		rc = P->decoded >= b ? 0 : -1;
 		g->n = P->decoded - g->y0;
