@@ -288,12 +288,14 @@ static int read_into(const char *path, struct io_read_opts *opts, int whole,
 	int rc;
 
 	opts->damage[0] = '\0';
+	opts->warning[0] = '\0';
 	if (open_input(path, &in, err))
 		return -1;
 	in.src.max_pixels = whole ? opts->max_pixels : 0;
 	in.src.max_hold = whole ? 0 : opts->max_pixels;
 	in.src.accept_damaged = opts->accept_damaged;
 	in.src.damage = opts->damage;
+	in.src.warning = opts->warning;
 	rd = reader_for(&in.src);
 	if (rd == NULL)
 		rc = err_set(err, ERR_DATA, "%s: not a PNG, JPEG, PNM or PFM image", in.src.name);
