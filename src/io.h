@@ -133,7 +133,10 @@ int io_write_rows(const char *path, const struct image *im, const struct io_writ
  * io_write_atomic is io_write's file handling for any content: fill(f,
  * name, ctx, err) fills a temporary file beside path, which is synced and
  * renamed onto path only when fill succeeded ("-": standard output).
- * name is what messages should call the file.
+ * name is what messages should call the file.  A path that is a symbolic
+ * link has its target replaced (the temporary file beside the target,
+ * the link kept); a file replaced keeps its permission bits (and, under
+ * root, its owner and group); a new file gets 0666 less the umask.
  */
 int io_write_atomic(const char *path,
 		    int (*fill)(FILE *f, const char *name, void *ctx, struct err *err),
