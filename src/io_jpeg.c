@@ -94,7 +94,6 @@ static void init_fail(struct jpeg_fail *f, const char *name, struct err *err)
 
 /* ---- decoding -------------------------------------------------------------- */
 
-
 static void on_progress(j_common_ptr cinfo)
 {
 	j_decompress_ptr c = (j_decompress_ptr)cinfo;

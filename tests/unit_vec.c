@@ -30,7 +30,9 @@ static float weights[MAX_TAPS * 8];
 
 static float *row_alloc(void)
 {
-	float *p = aligned_alloc(64, (LONG_N + 2 * PAD) * sizeof(float));
+	/* aligned_alloc wants a size that is a multiple of the alignment. */
+	size_t size = ((LONG_N + 2 * PAD) * sizeof(float) + 63) / 64 * 64;
+	float *p = aligned_alloc(64, size);
 
 	if (p == NULL) {
 		printf("FAIL: vec: out of memory\n");
