@@ -115,7 +115,7 @@ build/tests/%: tests/%.c $(LIBOBJ) tests/check.h | build/tests
 build build/tests:
 	mkdir -p $@
 
-# make check: every test; the last line is "N passed, N failed".
+# make check: every test; the last line is "N passed, N failed, N skipped".
 check: imfilter $(UNIT_BIN)
 	@sh tests/run.sh $(UNIT_BIN)
 

@@ -842,9 +842,13 @@ static int write_matrix(FILE *f, const char *name, void *ctx, struct err *err)
  */
 static void warn_damage(const char *path, const struct io_read_opts *ro)
 {
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+
 	if (ro->damage[0] != '\0')
 		fprintf(stderr, "imfilter: %s: warning: damaged data decoded anyway: %s\n",
-			strcmp(path, "-") == 0 ? "<stdin>" : path, ro->damage);
+			name, ro->damage);
+	if (ro->warning[0] != '\0')
+		fprintf(stderr, "imfilter: %s: warning: %s\n", name, ro->warning);
 }
 
 static int read_input(const struct cli *cli, const char *path, struct image *im,

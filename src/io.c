@@ -288,12 +288,14 @@ static int read_into(const char *path, struct io_read_opts *opts, int whole,
 	int rc;
 
 	opts->damage[0] = '\0';
+	opts->warning[0] = '\0';
 	if (open_input(path, &in, err))
 		return -1;
 	in.src.max_pixels = whole ? opts->max_pixels : 0;
 	in.src.max_hold = whole ? 0 : opts->max_pixels;
 	in.src.accept_damaged = opts->accept_damaged;
 	in.src.damage = opts->damage;
+	in.src.warning = opts->warning;
 	rd = reader_for(&in.src);
 	if (rd == NULL)
 		rc = err_set(err, ERR_DATA, "%s: not a PNG, JPEG, PNM or PFM image", in.src.name);
@@ -533,21 +535,80 @@ static int encode(FILE *f, const char *name, const struct image *info,
 }
 
 /*
- * make_temp creates "DIR/.BASE.XXXXXX" beside path, in tmp_path, and
- * returns its descriptor.  Being in the target's directory keeps rename()
- * on one file system, which is what makes it atomic.
+ * resolve_target follows path through symbolic links to the file a write
+ * should replace, into out[PATH_MAX]: writing through a link replaces its
+ * target, as cp and ImageMagick do, and the link stays a link.  A link's
+ * relative target is read from the link's directory; a dangling link
+ * gives the file it names, which is then made.  A path that is not a
+ * link comes back as it is.  Only the last component matters: rename
+ * follows links among the directories.
  */
-static int make_temp(const char *path, struct err *err)
+static int resolve_target(const char *path, char *out, struct err *err)
 {
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	int dirlen = slash ? (int)(slash - path) + 1 : 0;
+	char link[PATH_MAX];
+	struct stat st;
+	int hops, len;
+	ssize_t n;
+
+	if (strlen(path) >= PATH_MAX)
+		return err_set(err, ERR_CANTCREAT, "%s: %s", path, strerror(ENAMETOOLONG));
+	strcpy(out, path);
+	/* 40 links, as Linux follows, before ELOOP. */
+	for (hops = 0; lstat(out, &st) == 0 && S_ISLNK(st.st_mode); hops++) {
+		const char *slash = strrchr(out, '/');
+		int dirlen = slash ? (int)(slash - out) + 1 : 0;
+
+		if (hops == 40)
+			return err_set(err, ERR_CANTCREAT, "%s: %s", path, strerror(ELOOP));
+		n = readlink(out, link, sizeof link - 1);
+		if (n < 0)
+			return err_set(err, ERR_CANTCREAT, "%s: %s", path, strerror(errno));
+		link[n] = '\0';
+		if (link[0] == '/')
+			dirlen = 0;
+		len = snprintf(out + dirlen, PATH_MAX - (size_t)dirlen, "%s", link);
+		if (len < 0 || (size_t)len >= PATH_MAX - (size_t)dirlen)
+			return err_set(err, ERR_CANTCREAT, "%s: %s", path, strerror(ENAMETOOLONG));
+	}
+	return 0;
+}
+
+/*
+ * keep_owner gives the temporary file fd the permission bits of the file
+ * it will replace (and its owner and group, which only root can give
+ * away; for anyone else that fails quietly and the file is theirs, as
+ * with any new file).  A new file keeps the umask's default of make_temp.
+ */
+static int keep_owner(int fd, const char *target)
+{
+	struct stat st;
+
+	if (stat(target, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	/* Before fchmod, which fchown's clearing of set-user-ID would undo. */
+	if ((st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    fchown(fd, st.st_uid, st.st_gid) != 0)
+		errno = 0;   /* not root: the file becomes the writer's, as a new one would */
+	return fchmod(fd, st.st_mode & 07777);
+}
+
+/*
+ * make_temp creates "DIR/.BASE.XXXXXX" beside target, in tmp_path, and
+ * returns its descriptor; messages name path, the name the user gave.
+ * Being in the target's directory keeps rename() on one file system,
+ * which is what makes it atomic.
+ */
+static int make_temp(const char *target, const char *path, struct err *err)
+{
+	const char *slash = strrchr(target, '/');
+	const char *base = slash ? slash + 1 : target;
+	int dirlen = slash ? (int)(slash - target) + 1 : 0;
 	int len, fd;
 	mode_t mask;
 
 	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
 		return err_set(err, ERR_CANTCREAT, "%s: %s", path, strerror(EISDIR));
-	len = snprintf(tmp_path, sizeof tmp_path, "%.*s.%s.XXXXXX", dirlen, path, base);
+	len = snprintf(tmp_path, sizeof tmp_path, "%.*s.%s.XXXXXX", dirlen, target, base);
 	if (len < 0 || (size_t)len >= sizeof tmp_path)
 		return err_set(err, ERR_CANTCREAT, "%s: %s", path, strerror(ENAMETOOLONG));
 	fd = mkstemp(tmp_path);
@@ -556,11 +617,12 @@ static int make_temp(const char *path, struct err *err)
 	tmp_active = 1;
 	/*
 	 * mkstemp makes the file 0600; give it the mode a plain open(O_CREAT)
-	 * would have.  umask can only be read by setting it, so set it back.
+	 * would have, or the mode of the file it replaces.  umask can only be
+	 * read by setting it, so set it back.
 	 */
 	mask = umask(0);
 	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0) {
+	if (fchmod(fd, 0666 & ~mask) != 0 || keep_owner(fd, target) != 0) {
 		int e = errno;
 
 		close(fd);
@@ -591,6 +653,7 @@ int io_write_atomic(const char *path,
 		    int (*fill)(FILE *f, const char *name, void *ctx, struct err *err),
 		    void *ctx, struct err *err)
 {
+	char target[PATH_MAX];
 	FILE *f;
 	int fd, e;
 
@@ -601,7 +664,9 @@ int io_write_atomic(const char *path,
 			return err_set(err, ERR_IO, "<stdout>: %s", strerror(errno));
 		return 0;
 	}
-	fd = make_temp(path, err);
+	if (resolve_target(path, target, err))
+		return -1;
+	fd = make_temp(target, path, err);
 	if (fd < 0)
 		return -1;
 	f = fdopen(fd, "wb");
@@ -617,7 +682,7 @@ int io_write_atomic(const char *path,
 	}
 	if (finish_file(f, path, err))
 		goto fail;
-	if (rename(tmp_path, path) != 0) {
+	if (rename(tmp_path, target) != 0) {
 		err_set(err, ERR_CANTCREAT, "%s: %s", path, strerror(errno));
 		goto fail;
 	}

@@ -50,10 +50,18 @@ int io_read_limit(const char *path, struct image *im,
  * rather than refused.  When it is, the first such complaint is left in
  * damage ("" when the file was whole), for the caller to report.
  */
+#define IO_WARNING_LEN 160
+
 struct io_read_opts {
 	unsigned long long max_pixels;   /* 0: no limit */
 	int accept_damaged;
 	char damage[256];                /* out */
+	/*
+	 * out: the first thing left out of the file's metadata that the
+	 * output would have carried (a malformed ICC profile, markers past
+	 * the caps: see io_jpeg.c), "" when nothing was, for one warning line.
+	 */
+	char warning[IO_WARNING_LEN];
 	/*
 	 * For a reader that works on the image while it is decoded (stream.c;
 	 * NULL: none): rows(rows_ctx, im, n) is called from the decoding
@@ -125,7 +133,10 @@ int io_write_rows(const char *path, const struct image *im, const struct io_writ
  * io_write_atomic is io_write's file handling for any content: fill(f,
  * name, ctx, err) fills a temporary file beside path, which is synced and
  * renamed onto path only when fill succeeded ("-": standard output).
- * name is what messages should call the file.
+ * name is what messages should call the file.  A path that is a symbolic
+ * link has its target replaced (the temporary file beside the target,
+ * the link kept); a file replaced keeps its permission bits (and, under
+ * root, its owner and group); a new file gets 0666 less the umask.
  */
 int io_write_atomic(const char *path,
 		    int (*fill)(FILE *f, const char *name, void *ctx, struct err *err),

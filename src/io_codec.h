@@ -32,6 +32,8 @@ struct io_src {
 	/* Decode past damage (see io_read_opts), saying what it was in damage[256]. */
 	int accept_damaged;
 	char *damage;
+	/* What the output will lack (io_read_opts' warning); NULL: nobody asks. */
+	char *warning;
 	int mapped;
 	size_t dropped;     /* bytes from the start whose pages are dropped */
 };

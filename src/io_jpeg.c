@@ -94,15 +94,6 @@ static void init_fail(struct jpeg_fail *f, const char *name, struct err *err)
 
 /* ---- decoding -------------------------------------------------------------- */
 
-struct jpeg_dec {
-	struct jpeg_fail fail;
-	struct jpeg_decompress_struct cinfo;
-	struct jpeg_progress_mgr progress;
-	struct io_src *src;
-	const struct io_sink *sink;
-	struct image hdr;     /* what the sink's begin gets */
-};
-
 static void on_progress(j_common_ptr cinfo)
 {
 	j_decompress_ptr c = (j_decompress_ptr)cinfo;
@@ -154,30 +145,237 @@ static void put_row(float *const out[3], const JSAMPLE *row, int w, int nch, con
 }
 
 /*
- * copy_meta keeps the ICC profile (APP2, reassembled by libjpeg-turbo) and
- * the first EXIF block (APP1 starting "Exif\0\0") for the output.
+ * ---- Markers ------------------------------------------------------------
+ *
+ * Of the APP markers only two kinds travel to the output: the first EXIF
+ * block (APP1 starting "Exif\0\0") and the ICC profile's chunks (APP2
+ * starting "ICC_PROFILE\0").  libjpeg's jpeg_save_markers would keep every
+ * APP1 and APP2 in a list it walks to its end for each one it appends, so
+ * a file of 100,000 tiny markers took seconds; our own marker reader
+ * (jpeg_set_marker_processor) looks at the first bytes of each and keeps
+ * the carried ones in an array, skipping everything else unread.  What is
+ * kept is capped: at most JPEG_MAX_ICC_CHUNKS ICC chunks and
+ * JPEG_MAX_META_BYTES in all; past a cap the rest are skipped, and the
+ * profile they belonged to is dropped, with one warning.
+ */
+
+/* An ICC chunk's sequence number is one byte: a profile has at most 255. */
+#define JPEG_MAX_ICC_CHUNKS 255
+/* 255 full chunks (16.7 MB) is the largest profile a JPEG can hold. */
+#define JPEG_MAX_META_BYTES (16u << 20)
+#define ICC_ID_LEN 12           /* "ICC_PROFILE\0" */
+#define ICC_HEAD_LEN 14         /* the identifier, the sequence number, the count */
+#define EXIF_ID_LEN 6           /* "Exif\0\0" */
+
+static const char icc_id[ICC_ID_LEN] = "ICC_PROFILE";
+static const char exif_id[EXIF_ID_LEN] = { 'E', 'x', 'i', 'f', 0, 0 };
+
+/* An ICC chunk as it came: its sequence number, its count, its payload. */
+struct icc_chunk {
+	int seq, count;
+	unsigned char *data;
+	size_t len;
+};
+
+/* The carried markers of one file, all malloc'd: io_jpeg_read frees them. */
+struct jpeg_meta {
+	unsigned char *exif;        /* the first EXIF block, without its identifier */
+	size_t exif_len;
+	struct icc_chunk icc[JPEG_MAX_ICC_CHUNKS];
+	int nicc;
+	size_t bytes;               /* kept so far, against JPEG_MAX_META_BYTES */
+	int icc_over;               /* ICC chunks were skipped past a cap */
+	int exif_more;              /* EXIF blocks after the first, skipped */
+};
+
+/*
+ * marker_byte reads one byte of the marker being processed.  The memory
+ * source never suspends: at the end of the data it raises libjpeg's
+ * truncation warning (an error unless damage is accepted) and hands out
+ * an end marker, whose bytes then read as the marker's rest.
+ */
+static int marker_byte(j_decompress_ptr c)
+{
+	struct jpeg_source_mgr *s = c->src;
+
+	if (s->bytes_in_buffer == 0)
+		(*s->fill_input_buffer)(c);
+	s->bytes_in_buffer--;
+	return *s->next_input_byte++;
+}
+
+static void marker_skip(j_decompress_ptr c, long n)
+{
+	if (n > 0)
+		(*c->src->skip_input_data)(c, n);
+}
+
+/*
+ * marker_read is the reader of APP1 and APP2 markers: it reads the
+ * length and as many bytes as tell the kind, then keeps or skips the rest.
+ * Time is linear in the number of markers and memory bounded by the caps.
+ */
+static boolean marker_read(j_decompress_ptr c)
+{
+	struct jpeg_meta *m = c->client_data;
+	unsigned char head[ICC_HEAD_LEN], *data;
+	size_t len, nhead, i;
+	int app1 = c->unread_marker == JPEG_APP0 + 1;
+
+	len = (size_t)marker_byte(c) << 8;
+	len += (size_t)marker_byte(c);
+	len = len >= 2 ? len - 2 : 0;
+	nhead = app1 ? EXIF_ID_LEN : ICC_HEAD_LEN;
+	if (nhead > len)
+		nhead = len;
+	for (i = 0; i < nhead; i++)
+		head[i] = (unsigned char)marker_byte(c);
+	if (app1 && (nhead < EXIF_ID_LEN || memcmp(head, exif_id, EXIF_ID_LEN) != 0)) {
+		marker_skip(c, (long)(len - nhead));
+		return TRUE;
+	}
+	if (!app1 && (nhead < ICC_ID_LEN || memcmp(head, icc_id, ICC_ID_LEN) != 0)) {
+		marker_skip(c, (long)(len - nhead));
+		return TRUE;
+	}
+	if (app1 && m->exif != NULL) {
+		m->exif_more++;
+		marker_skip(c, (long)(len - nhead));
+		return TRUE;
+	}
+	if (!app1 && (m->nicc == JPEG_MAX_ICC_CHUNKS || m->bytes + len > JPEG_MAX_META_BYTES)) {
+		m->icc_over = 1;
+		marker_skip(c, (long)(len - nhead));
+		return TRUE;
+	}
+	/* A chunk too short for its two numbers is kept as malformed (seq 0). */
+	data = malloc(len - nhead + 1);
+	if (data == NULL)
+		ERREXIT1(c, JERR_OUT_OF_MEMORY, 10);
+	for (i = 0; i < len - nhead; i++)
+		data[i] = (unsigned char)marker_byte(c);
+	m->bytes += len;
+	if (app1) {
+		m->exif = data;
+		m->exif_len = len - nhead;
+	} else {
+		struct icc_chunk *k = &m->icc[m->nicc++];
+
+		k->seq = nhead == ICC_HEAD_LEN ? head[12] : 0;
+		k->count = nhead == ICC_HEAD_LEN ? head[13] : 0;
+		k->data = data;
+		k->len = len - nhead;
+	}
+	return TRUE;
+}
+
+static void meta_free(struct jpeg_meta *m)
+{
+	int i;
+
+	free(m->exif);
+	for (i = 0; i < m->nicc; i++)
+		free(m->icc[i].data);
+	memset(m, 0, sizeof *m);
+}
+
+/* warn keeps the first warning of a file for the caller to print. */
+static void warn(const struct io_src *src, const char *what)
+{
+	if (src->warning != NULL && src->warning[0] == '\0')
+		snprintf(src->warning, IO_WARNING_LEN, "%s", what);
+}
+
+/*
+ * icc_check says what is wrong with the chunks of the ICC profile, or
+ * NULL: every chunk must give the same count N, the sequence numbers
+ * must be 1..N, each exactly once, and no chunk may be empty.  (libjpeg's
+ * jpeg_read_icc_profile raises "bad ICC marker" for most of these, which
+ * would refuse a file whose pixels are whole.)
+ */
+static const char *icc_check(const struct jpeg_meta *m)
+{
+	unsigned char seen[JPEG_MAX_ICC_CHUNKS + 1] = { 0 };
+	int i, n = m->icc[0].count;
+
+	if (m->icc_over)
+		return "more ICC chunks than a profile can have";
+	for (i = 0; i < m->nicc; i++) {
+		const struct icc_chunk *k = &m->icc[i];
+
+		if (k->count != n || k->count == 0)
+			return "the chunk counts disagree";
+		if (k->seq < 1 || k->seq > n)
+			return "a sequence number is out of range";
+		if (seen[k->seq]++)
+			return "a chunk is repeated";
+		if (k->len == 0)
+			return "a chunk is empty";
+	}
+	if (m->nicc != n)
+		return "a chunk is missing";
+	return NULL;
+}
+
+/* icc_join puts the chunks of a sound profile together in sequence order. */
+static int icc_join(const struct jpeg_meta *m, struct img_meta *out, struct err *err,
+		    const char *name)
+{
+	const struct icc_chunk *by_seq[JPEG_MAX_ICC_CHUNKS + 1];
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < m->nicc; i++) {
+		by_seq[m->icc[i].seq] = &m->icc[i];
+		len += m->icc[i].len;
+	}
+	if ((out->icc = malloc(len)) == NULL)
+		return err_oom(err, name);
+	out->icc_len = 0;
+	for (i = 1; i <= m->nicc; i++) {
+		memcpy(out->icc + out->icc_len, by_seq[i]->data, by_seq[i]->len);
+		out->icc_len += by_seq[i]->len;
+	}
+	return 0;
+}
+
+struct jpeg_dec {
+	struct jpeg_fail fail;
+	struct jpeg_decompress_struct cinfo;
+	struct jpeg_progress_mgr progress;
+	struct io_src *src;
+	const struct io_sink *sink;
+	struct image hdr;     /* what the sink's begin gets */
+	struct jpeg_meta meta;
+};
+
+/*
+ * copy_meta hands the kept EXIF block and the ICC profile to the output.
+ * A profile whose chunks do not fit together is dropped with a warning:
+ * it says nothing about the pixels, which are decoded as they are.
  */
 static int copy_meta(struct jpeg_dec *d)
 {
-	static const char exif_id[6] = { 'E', 'x', 'i', 'f', 0, 0 };
-	struct img_meta *m = &d->hdr.meta;
-	jpeg_saved_marker_ptr mk;
-	JOCTET *icc;
-	unsigned int len;
+	struct img_meta *out = &d->hdr.meta;
+	struct jpeg_meta *m = &d->meta;
+	const char *bad;
+	char msg[IO_WARNING_LEN];
 
-	if (jpeg_read_icc_profile(&d->cinfo, &icc, &len) && len > 0) {
-		m->icc = icc;     /* malloc'd by libjpeg-turbo: ours to free */
-		m->icc_len = len;
+	if (m->exif != NULL && m->exif_len > 0) {
+		out->exif = m->exif;
+		out->exif_len = m->exif_len;
+		m->exif = NULL;
 	}
-	for (mk = d->cinfo.marker_list; mk != NULL; mk = mk->next) {
-		if (mk->marker != JPEG_APP0 + 1 || mk->data_length <= sizeof exif_id ||
-		    memcmp(mk->data, exif_id, sizeof exif_id) != 0)
-			continue;
-		m->exif_len = mk->data_length - sizeof exif_id;
-		if ((m->exif = malloc(m->exif_len)) == NULL)
-			return err_oom(d->fail.err, d->src->name);
-		memcpy(m->exif, mk->data + sizeof exif_id, m->exif_len);
-		break;
+	if (m->nicc > 0 || m->icc_over) {
+		if ((bad = icc_check(m)) == NULL)
+			return icc_join(m, out, d->fail.err, d->src->name);
+		snprintf(msg, sizeof msg, "ICC profile dropped: %s (the pixels are decoded as they are)",
+			 bad);
+		warn(d->src, msg);
+	} else if (m->exif_more > 0) {
+		snprintf(msg, sizeof msg, "%d EXIF blocks after the first skipped (only one is carried)",
+			 m->exif_more);
+		warn(d->src, msg);
 	}
 	return 0;
 }
@@ -213,8 +411,9 @@ static int decode_run(struct jpeg_dec *d)
 	d->progress.progress_monitor = on_progress;
 	c->progress = &d->progress;
 	jpeg_mem_src(c, d->src->buf, (unsigned long)d->src->n);
-	jpeg_save_markers(c, JPEG_APP0 + 1, 0xffff);
-	jpeg_save_markers(c, JPEG_APP0 + 2, 0xffff);
+	c->client_data = &d->meta;
+	jpeg_set_marker_processor(c, JPEG_APP0 + 1, marker_read);
+	jpeg_set_marker_processor(c, JPEG_APP0 + 2, marker_read);
 	jpeg_read_header(c, TRUE);
 	if (io_check_size(d->src, c->image_width, c->image_height, d->fail.err) ||
 	    (jpeg_has_multiple_scans(c) &&
@@ -284,6 +483,7 @@ int io_jpeg_read(struct io_src *src, const struct io_sink *sink, struct err *err
 
 	jpeg_destroy_decompress(&d.cinfo);
 	img_free(&d.hdr);
+	meta_free(&d.meta);
 	return rc;
 }
 
@@ -371,14 +571,13 @@ static void get_row(const struct io_source *src, int w, int ncomp, JSAMPLE *row,
  */
 static void put_meta(j_compress_ptr c, const struct img_meta *m)
 {
-	static const JOCTET exif_id[6] = { 'E', 'x', 'i', 'f', 0, 0 };
 	size_t i;
 
 	if (m->exif != NULL && m->exif_len <= JPEG_MAX_MARKER - sizeof exif_id) {
 		jpeg_write_m_header(c, JPEG_APP0 + 1,
 				    (unsigned int)(m->exif_len + sizeof exif_id));
 		for (i = 0; i < sizeof exif_id; i++)
-			jpeg_write_m_byte(c, exif_id[i]);
+			jpeg_write_m_byte(c, (unsigned char)exif_id[i]);
 		for (i = 0; i < m->exif_len; i++)
 			jpeg_write_m_byte(c, m->exif[i]);
 	}

@@ -7,7 +7,7 @@
 
 /*
  * Each check prints one line, "PASS: name" or "FAIL: name: detail", which
- * tests/run.sh counts; check_exit() makes the binary's exit status say
+ * tests/run.sh counts (and check_skip "SKIP: name: why"); check_exit() makes the binary's exit status say
  * whether anything failed.
  */
 static int check_failures;
@@ -29,6 +29,23 @@ int check(int ok, const char *name, const char *fmt, ...)
 	}
 	fflush(stdout);
 	return ok;
+}
+
+/*
+ * check_skip prints "SKIP: name: why" for a case this machine cannot run;
+ * tests/run.sh counts it apart, neither passed nor failed.
+ */
+static inline __attribute__((format(printf, 2, 3)))
+void check_skip(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("SKIP: %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
 }
 
 /*

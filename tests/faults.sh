@@ -4,8 +4,10 @@
 # SIGINT and SIGTERM mid-write, out of memory (ulimit -v).  Each must end
 # with the documented exit code and exactly one line on stderr, leave a
 # pre-existing output intact and leave no temporary file (.NAME.XXXXXX).
-# The mounts need root; where mount fails, those cases fall back or say
-# "skipped" in their PASS line.
+# Then outputs that exist already: a symbolic link (its target replaced,
+# the link kept), a file's permission bits and owner kept, batch mode
+# pointed at its own inputs refused.  The mounts need root; where mount
+# fails, those cases fall back or print a SKIP line (never a PASS).
 IMF=${IMF:-./imfilter}
 T=$(mktemp -d /tmp/imfilter-faults.XXXXXX) || exit 70
 MOUNTS=
@@ -20,6 +22,7 @@ PHOTO=$S/photo/coffee_299x199_rgb8.png
 
 pass() { echo "PASS: faults: $1"; }
 fail() { echo "FAIL: faults: $1: $2"; }
+skip() { echo "SKIP: faults: $1"; }
 
 # A sanitizer build reserves terabytes of address space: ulimit -v cannot
 # apply to it.
@@ -67,7 +70,7 @@ if mount -t tmpfs -o size=1m imfilter-faults "$T/full" 2>/dev/null; then
 	verdict "disk full (1 MB tmpfs): exit 74" 74 'No space left on device' \
 		"$T/full" out.ppm "$S/pngsuite/basn2c08.png"
 else
-	pass "disk full (1 MB tmpfs): skipped, mount failed (not root?)"
+	skip "disk full (1 MB tmpfs): mount failed (not root?)"
 fi
 
 # A file size limit: SIGXFSZ must not kill the program midway.
@@ -96,7 +99,7 @@ if mount --bind "$T/rosrc" "$T/ro" 2>/dev/null; then
 		verdict "read-only directory: exit 73" 73 'out\.png: Read-only file system' \
 			"$T/ro" out.png "$PHOTO"
 	else
-		pass "read-only directory: skipped, read-only remount failed"
+		skip "read-only directory: read-only remount failed"
 	fi
 elif [ "$(id -u)" != 0 ]; then
 	chmod 555 "$T/rosrc"
@@ -106,7 +109,7 @@ elif [ "$(id -u)" != 0 ]; then
 	verdict "unwritable directory (chmod 555): exit 73" 73 'Permission denied' \
 		"$T/rosrc" out.png "$PHOTO"
 else
-	pass "read-only directory: skipped, bind mount failed"
+	skip "read-only directory: bind mount failed"
 fi
 
 # A file where the directory should be, and a directory of /proc.
@@ -135,6 +138,126 @@ cp "$PHOTO" "$T/same/in.png"
 rc=$?
 verdict "output = input, failed run: exit 65, input intact" 65 'larger than' \
 	"$T/same" in.png "$PHOTO"
+
+# ---- outputs that exist: links, permissions, the inputs themselves ---------
+# mode_of FILE: its permission bits in octal; owner_of FILE: user:group.
+mode_of() { stat -c %a "$1"; }
+owner_of() { stat -c %U:%G "$1"; }
+# temps DIR...: the temporary files left in the directories, if any.
+temps() { for d in "$@"; do ls -a "$d" | grep '^\.[^.].*\.......$'; done; }
+
+# A symbolic link into another directory, relative: the target gets the
+# image (the bytes a direct write gives), the link stays a link to it, and
+# neither directory keeps a temporary file.
+mkdir -p "$T/ln/dir" "$T/ln/other"
+"$IMF" -k blur "$PHOTO" "$T/ln/direct.png" 2> "$T/err" || fail "symlink: reference" "$(cat "$T/err")"
+cp "$PHOTO" "$T/ln/other/target.png"
+ln -s ../other/target.png "$T/ln/dir/out.png"
+"$IMF" -k blur "$PHOTO" "$T/ln/dir/out.png" 2> "$T/err"
+rc=$?
+if [ $rc -ne 0 ] || [ -s "$T/err" ]; then
+	fail "output is a symlink" "exit $rc: $(cat "$T/err")"
+elif [ ! -L "$T/ln/dir/out.png" ] || [ "$(readlink "$T/ln/dir/out.png")" != ../other/target.png ]; then
+	fail "output is a symlink" "the link was replaced: $(ls -l "$T/ln/dir/out.png")"
+elif ! cmp -s "$T/ln/direct.png" "$T/ln/other/target.png"; then
+	fail "output is a symlink" "the link's target does not hold the output"
+elif [ -n "$(temps "$T/ln/dir" "$T/ln/other")" ]; then
+	fail "output is a symlink" "temporary files left: $(temps "$T/ln/dir" "$T/ln/other")"
+else
+	pass "output is a symlink: its target replaced, the link kept"
+fi
+# A chain of two links, the second absolute, and a dangling link.
+cp "$PHOTO" "$T/ln/other/target.png"
+ln -s "$T/ln/other/target.png" "$T/ln/abs.png"
+ln -s abs.png "$T/ln/chain.png"
+"$IMF" -k blur "$PHOTO" "$T/ln/chain.png" 2> "$T/err"
+rc=$?
+if [ $rc -eq 0 ] && [ -L "$T/ln/chain.png" ] && [ -L "$T/ln/abs.png" ] &&
+   cmp -s "$T/ln/direct.png" "$T/ln/other/target.png"; then
+	pass "output is a chain of symlinks: the last target replaced, both links kept"
+else
+	fail "output is a chain of symlinks" "exit $rc: $(cat "$T/err") $(ls -l "$T/ln")"
+fi
+ln -s other/new.png "$T/ln/dangling.png"
+"$IMF" -k blur "$PHOTO" "$T/ln/dangling.png" 2> "$T/err"
+rc=$?
+if [ $rc -eq 0 ] && [ -L "$T/ln/dangling.png" ] && cmp -s "$T/ln/direct.png" "$T/ln/other/new.png"; then
+	pass "output is a dangling symlink: the file it names is made"
+else
+	fail "output is a dangling symlink" "exit $rc: $(cat "$T/err") $(ls -l "$T/ln" "$T/ln/other")"
+fi
+# A link to the input is the input: refused without --in-place.
+cp "$PHOTO" "$T/ln/in.png"
+ln -s in.png "$T/ln/to-in.png"
+"$IMF" -k blur "$T/ln/in.png" "$T/ln/to-in.png" 2> "$T/err"
+rc=$?
+verdict "output is a symlink to the input: exit 73" 73 'would write over the input' \
+	"$T/ln" in.png "$PHOTO"
+
+# Permission bits of a replaced file are kept, through a link too; a new
+# file gets 0666 less the umask.
+mkdir -p "$T/perm"
+for m in 600 640 444 755; do
+	cp "$PHOTO" "$T/perm/out-$m.png"
+	chmod $m "$T/perm/out-$m.png"
+	"$IMF" -k blur "$PHOTO" "$T/perm/out-$m.png" 2> "$T/err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(mode_of "$T/perm/out-$m.png")" = $m ] &&
+	   cmp -s "$T/ln/direct.png" "$T/perm/out-$m.png"; then
+		pass "a replaced file keeps its mode $m"
+	else
+		fail "a replaced file keeps its mode $m" "exit $rc, mode $(mode_of "$T/perm/out-$m.png"): $(cat "$T/err")"
+	fi
+done
+cp "$PHOTO" "$T/perm/target.png"
+chmod 604 "$T/perm/target.png"
+ln -s target.png "$T/perm/link.png"
+"$IMF" -k blur "$PHOTO" "$T/perm/link.png" 2> "$T/err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(mode_of "$T/perm/target.png")" = 604 ] && [ -L "$T/perm/link.png" ]; then
+	pass "a link's target keeps its mode"
+else
+	fail "a link's target keeps its mode" "exit $rc, mode $(mode_of "$T/perm/target.png")"
+fi
+(umask 027 && exec "$IMF" -k blur "$PHOTO" "$T/perm/new.png") 2> "$T/err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(mode_of "$T/perm/new.png")" = 640 ]; then
+	pass "a new file is 0666 less the umask (027: 640)"
+else
+	fail "a new file is 0666 less the umask" "exit $rc, mode $(mode_of "$T/perm/new.png")"
+fi
+# Under root, a file of another user stays theirs.
+if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
+	cp "$PHOTO" "$T/perm/theirs.png"
+	chown nobody "$T/perm/theirs.png"
+	chmod 640 "$T/perm/theirs.png"
+	before=$(owner_of "$T/perm/theirs.png")
+	"$IMF" -k blur "$PHOTO" "$T/perm/theirs.png" 2> "$T/err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(owner_of "$T/perm/theirs.png")" = "$before" ] &&
+	   [ "$(mode_of "$T/perm/theirs.png")" = 640 ]; then
+		pass "root replacing another user's file keeps its owner ($before) and mode"
+	else
+		fail "root replacing another user's file" "exit $rc, $(owner_of "$T/perm/theirs.png") $(mode_of "$T/perm/theirs.png")"
+	fi
+else
+	skip "owner kept: not root, or no user nobody"
+fi
+
+# Batch mode pointed at its own inputs: -o . and -o ./ in the inputs'
+# directory, and templates that name the inputs, are refused before any
+# work (exit 73, the first clash named), every input intact.
+mkdir -p "$T/self"
+cp "$PHOTO" "$T/self/a.png"
+cp "$PHOTO" "$T/self/b.png"
+imf=$(cd "$(dirname "$IMF")" && pwd)/$(basename "$IMF")
+for o in . ./ '%d/%n.%e' "$T/self/%n.png"; do
+	(cd "$T/self" && exec "$imf" -k blur -o "$o" a.png b.png) 2> "$T/err"
+	rc=$?
+	verdict "batch -o '$o' over its own inputs: exit 73" 73 'would write over the input' \
+		"$T/self" a.png "$PHOTO"
+	cmp -s "$PHOTO" "$T/self/b.png" || fail "batch -o '$o' over its own inputs" "b.png was changed"
+done
 
 # ---- standard output closed early ------------------------------------------
 { "$IMF" -k blur --format png "$T/mid.ppm" - 2> "$T/err"; echo $? > "$T/rc"; } | head -c 10 > "$T/head"
@@ -185,7 +308,7 @@ signal_test TERM 143 'terminated by SIGTERM'
 # plus the 36 MB input, which is mapped, and 2 MB: the rows of the step's
 # window (96 rows of 48 kB) cannot be had.
 if [ -n "$asan" ]; then
-	pass "out of memory (ulimit -v): skipped, a sanitizer build cannot run under ulimit -v"
+	skip "out of memory (ulimit -v): a sanitizer build cannot run under ulimit -v"
 else
 	mkfifo "$T/fifo"
 	"$IMF" -j 1 -e direct -k blur "$T/fifo" "$T/oom.png" 2> /dev/null &

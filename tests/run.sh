@@ -1,8 +1,10 @@
 #!/bin/sh
 # run.sh: runs every test (the unit binaries given as arguments, then the
-# shell tests) and ends with one line "N passed, N failed".  Each test
-# prints "PASS: name" or "FAIL: name: detail" lines; this shows one summary
-# line per test and every FAIL line.  build/tests/check.log keeps them all.
+# shell tests) and ends with one line "N passed, N failed, N skipped".
+# Each test prints "PASS: name" or "FAIL: name: detail" lines, and
+# "SKIP: name: why" for a case this machine cannot run (counted apart:
+# a case that did not run never passes); this shows one summary line per
+# test and every FAIL line.  build/tests/check.log keeps them all.
 # Environment: IMF, the imfilter binary the shell tests run (default
 # ./imfilter); IMF_LOG, the log; IMF_SKIP, shell tests to leave out (e.g.
 # "valgrind.sh" for a sanitizer build, which valgrind cannot run).
@@ -21,12 +23,13 @@ run() {
 	cat "$out" >> "$log"
 	p=$(grep -c '^PASS' "$out")
 	f=$(grep -c '^FAIL' "$out")
+	s=$(grep -c '^SKIP' "$out")
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 		# A crash or an early exit without a FAIL line still counts.
 		echo "FAIL: $name: exit status $rc: $(tail -n 3 "$out" | tr '\n' ' ')" | tee -a "$log"
 		f=1
 	fi
-	printf '%-28s %4d passed, %d failed\n' "$name" "$p" "$f"
+	printf '%-28s %4d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
 	grep '^FAIL' "$out"
 	rm -f "$out"
 }
@@ -42,5 +45,6 @@ done
 
 passed=$(grep -c '^PASS' "$log")
 failed=$(grep -c '^FAIL' "$log")
-echo "$passed passed, $failed failed"
+skipped=$(grep -c '^SKIP' "$log")
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -247,7 +247,10 @@ static void run_pass(const struct engine *e, const char *what, int rank, int mus
 /*
  * Wide images, where rows are cut into strips and the vector loops run
  * their full blocks as well as their tails, at every instruction-set
- * level this CPU has (cpu_limit), for full-rank and low-rank kernels.
+ * level this CPU has (cpu_limit; a level it lacks is a SKIP line), for
+ * full-rank and low-rank kernels and a bank of each combine mode (the
+ * bank's combine has vector loops of its own: unit_vec.c tests them
+ * alone).
  */
 static void run_wide(const struct engine *e)
 {
@@ -255,6 +258,8 @@ static void run_wide(const struct engine *e)
 	static const struct size2 wide_img[] = { { 4500, 1 }, { 301, 6 } };
 	static const struct size2 wide_ker[] = { { 31, 31 }, { 3, 3 }, { 6, 5 } };
 	static const struct border wide_bo[] = { { BORDER_REFLECT, 0, 0, BORDER_REFLECT }, { BORDER_CONST, 0.5f, 0, BORDER_CONST } };
+	/* banks[]: one kernel (sum), magnitude of 2, max of 3, sumabs of 3. */
+	static const int wide_banks[] = { 0, 1, 2, 5 };
 	double tol = tolerance(e);
 	int lv, ii, ki, bo, bk, rank;
 	char name[200], why[512];
@@ -265,6 +270,9 @@ static void run_wide(const struct engine *e)
 		int cases = 0, failed = 0;
 
 		if (cpu_level() != (enum cpu_level)lv) {
+			snprintf(name, sizeof name, "engine %s, wide images, %s code", e->name,
+				 cpu_level_name((enum cpu_level)lv));
+			check_skip(name, "this CPU (or this build) does not run it");
 			cpu_limit(old);
 			continue;
 		}
@@ -272,11 +280,11 @@ static void run_wide(const struct engine *e)
 		for (ii = 0; ii < 2; ii++)
 		for (ki = 0; ki < 3; ki++)
 		for (bo = 0; bo < 2; bo++)
-		for (bk = 0; bk < 2; bk++)
+		for (bk = 0; bk < (int)(sizeof wide_banks / sizeof wide_banks[0]); bk++)
 		for (rank = 0; rank <= 2; rank++) {
-			if (ki == 0 && (bk == 1 || bo == 1))
+			if (ki == 0 && (bk != 0 || bo == 1))
 				continue;      /* the 31x31 reference is slow: one case a rank */
-			double d = run_case(e, wide_img[ii], wide_ker[ki], bk == 0 ? 0 : 1, wide_bo[bo],
+			double d = run_case(e, wide_img[ii], wide_ker[ki], wide_banks[bk], wide_bo[bo],
 					    ii == 0 ? SAME : FULL, 1 + (ki + rank) % 2, rank, why,
 					    sizeof why);
 			if (d == -2 || d == -3)
