@@ -649,11 +649,48 @@ static int finish_file(FILE *f, const char *path, struct err *err)
 	return 0;
 }
 
+/*
+ * write_device fills an output that is not a file but a device, a FIFO
+ * or a socket (/dev/null, /dev/stdout, a named pipe): there is nothing to
+ * replace, so it is opened and written as it is, as cp and a shell's >
+ * do.  Renaming a file over it would put a regular file in its place:
+ * as root, over /dev/null itself.
+ */
+static int write_device(const char *target, const char *path,
+			int (*fill)(FILE *f, const char *name, void *ctx, struct err *err),
+			void *ctx, struct err *err)
+{
+	FILE *f;
+	int fd = open(target, O_WRONLY | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return err_set(err, ERR_CANTCREAT, "%s: %s", path, strerror(errno));
+	f = fdopen(fd, "wb");
+	if (f == NULL) {
+		e = errno;
+		close(fd);
+		return err_set(err, ERR_OS, "%s: %s", path, strerror(e));
+	}
+	if (fill(f, path, ctx, err)) {
+		fclose(f);
+		return -1;
+	}
+	if (fflush(f) != 0 || ferror(f)) {
+		e = errno;
+		fclose(f);
+		return err_set(err, ERR_IO, "%s: %s", path, strerror(e));
+	}
+	if (fclose(f) != 0)
+		return err_set(err, ERR_IO, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
 int io_write_atomic(const char *path,
 		    int (*fill)(FILE *f, const char *name, void *ctx, struct err *err),
 		    void *ctx, struct err *err)
 {
 	char target[PATH_MAX];
+	struct stat st;
 	FILE *f;
 	int fd, e;
 
@@ -666,6 +703,8 @@ int io_write_atomic(const char *path,
 	}
 	if (resolve_target(path, target, err))
 		return -1;
+	if (stat(target, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return write_device(target, path, fill, ctx, err);
 	fd = make_temp(target, path, err);
 	if (fd < 0)
 		return -1;

@@ -6,7 +6,8 @@
 # pre-existing output intact and leave no temporary file (.NAME.XXXXXX).
 # Then outputs that exist already: a symbolic link (its target replaced,
 # the link kept), a file's permission bits and owner kept, batch mode
-# pointed at its own inputs refused.  The mounts need root; where mount
+# pointed at its own inputs refused, a device or FIFO written to and not
+# replaced.  The mounts need root; where mount
 # fails, those cases fall back or print a SKIP line (never a PASS).
 IMF=${IMF:-./imfilter}
 T=$(mktemp -d /tmp/imfilter-faults.XXXXXX) || exit 70
@@ -307,6 +308,34 @@ signal_test TERM 143 'terminated by SIGTERM'
 # run whose decoder thread is blocked opening a FIFO, its stack included),
 # plus the 36 MB input, which is mapped, and 2 MB: the rows of the step's
 # window (96 rows of 48 kB) cannot be had.
+# An output that is not a file (a device, a FIFO) is written to, not
+# replaced: renaming a file over it would, as root, turn /dev/null into a
+# regular file.  A private device node, so that a failure spoils only it.
+mkdir -p "$T/dev"
+if mknod "$T/dev/null" c 1 3 2>/dev/null; then
+	"$IMF" -k blur "$PHOTO" -f png "$T/dev/null" 2> "$T/err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ -c "$T/dev/null" ] && [ ! -s "$T/err" ] && [ -z "$(temps "$T/dev")" ]; then
+		pass "output is a character device: written to, still a device"
+	else
+		fail "output is a character device" "exit $rc: $(cat "$T/err") $(ls -la "$T/dev")"
+	fi
+else
+	skip "output is a character device: mknod needs root"
+fi
+mkfifo "$T/dev/pipe"
+# A reader that gives up: were the FIFO replaced, nothing would ever open it.
+timeout 20 cat "$T/dev/pipe" > "$T/dev/from-pipe.png" &
+pid=$!
+"$IMF" -k blur "$PHOTO" -f png "$T/dev/pipe" 2> "$T/err"
+rc=$?
+wait $pid
+if [ $rc -eq 0 ] && [ -p "$T/dev/pipe" ] && cmp -s "$T/ln/direct.png" "$T/dev/from-pipe.png"; then
+	pass "output is a FIFO: the image goes down it, the FIFO stays"
+else
+	fail "output is a FIFO" "exit $rc: $(cat "$T/err") $(ls -la "$T/dev")"
+fi
+
 if [ -n "$asan" ]; then
 	skip "out of memory (ulimit -v): a sanitizer build cannot run under ulimit -v"
 else
