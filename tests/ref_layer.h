@@ -270,7 +270,7 @@ static int ref_adjoint(const double *yv, int nout, int W, int H, const struct ke
 
 /*
  * out_norm is the scale of output plane b's rounding errors: the sum of
- * |w| / |scale| over the matrices that feed it.
+ * |w| / |scale| over the matrices that feed it (b < 0: every matrix).
  */
 static double out_norm(const struct kernel *k, int b)
 {
@@ -278,7 +278,7 @@ static double out_norm(const struct kernel *k, int b)
 	int mat, m0, m1;
 	double s = 0;
 
-	if (k->nin == 0 || k->combined) {
+	if (k->nin == 0 || k->combined || b < 0) {
 		m0 = 0;
 		m1 = k->n;
 	} else {
