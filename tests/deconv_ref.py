@@ -9,9 +9,13 @@ blurs are circular convolutions.  Checked within 1e-4 on 5x5, 8x8, 12x12
 and 13x17 images (grey and RGB) with a kernel whose spectrum nears zero;
 wiener:NSR at several NSRs, each against the closed form at that NSR and
 different from the others, so that an NSR that is parsed and then ignored
-fails here.  Prints PASS/FAIL lines.
+fails here.  Then the issue's own reproduction: the same images against
+Octave's deconvwnr (octave-image; circular, psf2otf puts the kernel's
+centre floor(size / 2) at the origin, as imfilter's default origin is),
+when octave-cli is there.  Prints PASS/FAIL lines.
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,6 +70,30 @@ def run(imf, tmp, img, method):
     return read_pfm(out), ""
 
 
+def octave_deconvwnr(tmp, imgs, nsr):
+    """Octave's deconvwnr(I, K, nsr) of each 2-D image, in one Octave run."""
+    script = ["pkg load image; K = [%s];" % "; ".join(" ".join(repr(v) for v in row) for row in K)]
+    for i, img in enumerate(imgs):
+        src, out = os.path.join(tmp, "oct%d.in" % i), os.path.join(tmp, "oct%d.out" % i)
+        np.asfortranarray(img).T.astype("<f8").tofile(src)
+        script.append("f = fopen('%s'); I = fread(f, [%d %d], 'double'); fclose(f); "
+                      "f = fopen('%s', 'w'); fwrite(f, deconvwnr(I, single(K), %r), 'double'); "
+                      "fclose(f);" % (src, img.shape[0], img.shape[1], out, nsr))
+    subprocess.run(["octave-cli", "--quiet", "--no-gui", "--eval", " ".join(script)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return [np.fromfile(os.path.join(tmp, "oct%d.out" % i), "<f8").reshape(img.shape[1],
+                                                                            img.shape[0]).T
+            for i, img in enumerate(imgs)]
+
+
+def octave_ok():
+    if shutil.which("octave-cli") is None:
+        return False
+    r = subprocess.run(["octave-cli", "--quiet", "--no-gui", "--eval", "pkg load image"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
 def main():
     imf = sys.argv[1]
     rng = np.random.default_rng(15)
@@ -101,6 +129,21 @@ def main():
             d = np.inf if got is None else np.max(np.abs(got - want))
             check(d <= TOL, "--deconvolve rl:10 -b wrap on %dx%dx%d: circular Richardson-Lucy "
                   "within %g: %.3g" % (w, h, ch, TOL, d), err)
+        # Octave's deconvwnr, as the issue ran it, on 5x5, 8x8, 12x12 and 13x17.
+        if not octave_ok():
+            check(False, "--deconvolve wiener -b wrap as Octave's deconvwnr",
+                  "octave-cli with octave-image is missing (make deps installs it)")
+        else:
+            imgs = [rng.random((h, w)).astype(np.float32).astype(np.float64)
+                    for w, h in ((5, 5), (8, 8), (12, 12), (13, 17))]
+            for nsr in (0.01, 0.05):
+                want = octave_deconvwnr(tmp, imgs, nsr)
+                for img, ref in zip(imgs, want):
+                    got, err = run(imf, tmp, img[:, :, None], "wiener:%r" % nsr)
+                    d = np.inf if got is None else np.max(np.abs(got[:, :, 0] - ref))
+                    check(d <= TOL, "--deconvolve wiener:%g -b wrap on %dx%d as Octave's "
+                          "deconvwnr(I, K, %g) within %g: %.3g" % (nsr, img.shape[1], img.shape[0],
+                                                                   nsr, TOL, d), err)
     return 1 if failures else 0
 
 

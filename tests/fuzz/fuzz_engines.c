@@ -9,8 +9,9 @@
  * table that takes it and once with the planner's choice (auto), and
  * every output must match the double-precision reference of layer.h
  * (../ref_layer.h) within DESIGN.md's tolerance: 1e-5 (1e-4 for the FFT
- * engine and auto) times sum |k / scale| * max |x| plus |bias|, or for
- * the transpose the scale of the adjoint's terms.  Any difference, an
+ * engine and auto) times sum |k / scale| * max |x| plus |bias| (for the
+ * transpose, the larger of that and the adjoint's largest sum of |terms|
+ * of a sample, as unit_layer.c measures it).  Any difference, an
  * output of the wrong size, or an engine failing a job that auto ran
  * aborts with the case printed.  Auto then runs again with the whole
  * image as one strip: the output must be the same bytes.
@@ -21,7 +22,6 @@
 #include <string.h>
 
 #include "engine.h"
-#include "engine_fft.h"
 #include "fuzz.h"
 #include "image.h"
 #include "job.h"
@@ -314,7 +314,7 @@ static int reference(const struct fz_case *c, struct fz_ref *r)
 	return 0;
 }
 
-/* compare checks im against r within tol, aborting with the case otherwise; returns the worst error. */
+/* compare checks im against r within tol (aborting with the case if not); it returns the worst error. */
 static double compare(const struct fz_case *c, const struct fz_ref *r, const struct image *im,
 		    const char *engine, double tol)
 {
