@@ -428,33 +428,42 @@ static void test_torus(void)
 				 W, H, hmin, worst);
 			check(worst <= 1e-4, name, "%s", ok ? dj.note : err.msg);
 		}
-		/* One axis wrapping: the closed form along it, whatever the other does. */
-		for (ni = 0; ni < 2 && H > 3; ni++) {
-			int mode = other[ni];
-			double wantc[TORUS_MAX * TORUS_MAX];
+		/*
+		 * One axis wrapping: the closed form along it, whatever the
+		 * other does.  A psf one row high (or one column wide) reads
+		 * only its own row (column): a 1-D problem per line.  torus_psf's
+		 * first row serves as either.
+		 */
+		for (ni = 0; ni < 4 && H > 3; ni++) {
+			int cols = ni < 2, n = cols ? W : H, lines = cols ? H : W, l, t;
+			double line[TORUS_MAX], wantc[TORUS_MAX];
 
-			/* A psf one row high reads only its own row: a 1-D problem per row. */
 			dj_init(&dj, &pin, &pout, torus_psf, 0, 1);
-			dj.kw = TPSF_W;
-			dj.kh = 1;
-			dj.ax = 1;
-			dj.ay = 0;
-			dj.border.mode = BORDER_WRAP;
+			dj.kw = cols ? TPSF_W : 1;
+			dj.kh = cols ? 1 : TPSF_W;
+			dj.ax = cols ? 1 : 0;
+			dj.ay = cols ? 0 : 1;
 			dj.border.per_axis = 1;
-			dj.border.ymode = (enum border_mode)mode;
-			fold(torus_psf, TPSF_W, 1, 1, 0, W, 1, h);
+			dj.border.mode = cols ? BORDER_WRAP : other[ni % 2];
+			dj.border.ymode = cols ? other[ni % 2] : BORDER_WRAP;
+			fold(torus_psf, TPSF_W, 1, 1, 0, n, 1, h);
 			ok = deconv_wiener(&dj, 0.02, &err) == 0;
 			worst = ok ? 0 : INFINITY;
-			for (y = 0; ok && y < H; y++) {
-				wiener_closed(in + y * W, h, W, 1, 0.02, wantc);
-				for (x = 0; x < W; x++) {
-					d = fabs(plane_row(&pout, y)[x] - wantc[x]);
+			for (l = 0; ok && l < lines; l++) {
+				for (t = 0; t < n; t++)
+					line[t] = cols ? in[l * W + t] : in[t * W + l];
+				wiener_closed(line, h, n, 1, 0.02, wantc);
+				for (t = 0; t < n; t++) {
+					d = fabs((cols ? plane_row(&pout, l)[t] : plane_row(&pout, t)[l]) -
+						 wantc[t]);
 					worst = isfinite(d) ? fmax(worst, d) : INFINITY;
 				}
 			}
-			snprintf(name, sizeof name, "wiener -b wrap,%s (the columns wrap), 1-row psf, "
-				 "on %dx%d: each row the closed form on its period: %.3g",
-				 border_name(other[ni]), W, H, worst);
+			snprintf(name, sizeof name, "wiener -b %s,%s (the %s wrap), a 1-%s psf, on %dx%d: "
+				 "each %s the closed form on its period: %.3g",
+				 border_name(dj.border.mode), border_name(dj.border.ymode),
+				 cols ? "columns" : "rows", cols ? "row" : "column", W, H,
+				 cols ? "row" : "column", worst);
 			check(worst <= 1e-4, name, "%s", ok ? dj.note : err.msg);
 		}
 		/* Richardson-Lucy: circular blurs on the image's period. */
