@@ -31,7 +31,7 @@ SAN_CC    = clang
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS  = kernel inline png jpeg pnm cli
+FUZZ_TARGETS  = kernel inline png jpeg pnm cli engines
 
 # ---- derived ----------------------------------------------------------------
 # What is installed is looked up once, in two parts: what the build needs

@@ -24,7 +24,8 @@
  * rule from the near edge (downwards past the bottom, upwards past the
  * top), so the periodic extension the transform assumes has no jump at the
  * seam, and the margin my >= kh keeps the seam out of the psf's reach of
- * any image sample.
+ * any image sample.  A wrapping axis has neither margin nor seam (my = gh
+ * = 0, nh = h): the transform's own periodicity is then the border rule.
  */
 struct ext {
 	int h, w;            /* the plane */
@@ -74,15 +75,27 @@ static int ext_init(const struct deconv_job *job, struct ext *e, struct err *err
 		return err_set(err, ERR_SOFTWARE, "deconvolution: output size differs");
 	e->h = job->in->h;
 	e->w = job->in->w;
-	e->my = job->kh + abs(job->ay);
-	e->mx = job->kw + abs(job->ax);
-	/* A seam at least as wide as the margin keeps the blend gentle. */
-	nh = wiener_size((long)e->h + 3L * e->my);
-	nw = wiener_size((long)e->w + 3L * e->mx);
+	e->my = e->gh = e->mx = e->gw = 0;
+	nh = e->h;
+	nw = e->w;
+	/*
+	 * A wrapping axis is already periodic, of period the image's side:
+	 * transformed at that side, with no margin and no seam, the blur is
+	 * exactly circular on it.  Any other axis is extended; a seam at
+	 * least as wide as the margin keeps the blend gentle.
+	 */
+	if (border_ymode(&job->border) != BORDER_WRAP) {
+		e->my = job->kh + abs(job->ay);
+		nh = wiener_size((long)e->h + 3L * e->my);
+		e->gh = (int)(nh - e->h - 2L * e->my);
+	}
+	if (job->border.mode != BORDER_WRAP) {
+		e->mx = job->kw + abs(job->ax);
+		nw = wiener_size((long)e->w + 3L * e->mx);
+		e->gw = (int)(nw - e->w - 2L * e->mx);
+	}
 	if (nh > INT_MAX / 2 || nw > INT_MAX / 2)
 		return err_set(err, ERR_OS, "deconvolution: image too large");
-	e->gh = (int)(nh - e->h - 2L * e->my);
-	e->gw = (int)(nw - e->w - 2L * e->mx);
 	fft2_shape(&e->f, (int)nh, (int)nw);
 	return 0;
 }
@@ -249,8 +262,8 @@ int deconv_wiener(struct deconv_job *job, double nsr, struct err *err)
 	fft2_inverse(&e.f, x);
 	crop(job, &e, x);
 	snprintf(job->note, sizeof job->note,
-		 "wiener: nsr %g, %dx%d transform, margins %d/%d", nsr, e.f.nw, e.f.nh,
-		 e.mx, e.my);
+		 "wiener: nsr %g, %dx%d transform, margins %d/%d%s", nsr, e.f.nw, e.f.nh,
+		 e.mx, e.my, border_has(&job->border, BORDER_WRAP) ? " (wrap: periodic)" : "");
 	status = 0;
 done:
 	bufs_free(&e, b, 2);

@@ -28,16 +28,21 @@
  * kh + |ay| rows and kw + |ax| columns using the border rule, then to a
  * transform size whose wrap-around seam is hidden by a raised-cosine blend
  * between the two opposite extensions, so that the periodic transform sees
- * no jump; the margin is cropped off after.  It needs two buffers of the
- * extended plane's size (about twice the plane's float size) and uses
- * FFTW's threads.
+ * no jump; the margin is cropped off after.  An axis whose rule is
+ * BORDER_WRAP is not extended: the model is then periodic along it, of
+ * the image's own period, so it is transformed at exactly the image's side
+ * (any size), the psf folded onto that period, and the division is the
+ * closed form on the torus (both axes wrapping) or on a cylinder (one).
+ * It needs two buffers of the extended plane's size (about twice the
+ * plane's float size) and uses FFTW's threads.
  *
  * Richardson-Lucy alternates the blur and its adjoint, which are plain
  * convolutions: it runs them on the plane itself with the engine the
  * planner picks (the FFT engine's tiles for most psfs), the border rule
- * extending the estimate exactly as in the model above.  It needs two
- * planes besides in and out (four with a constant border).  in and out
- * must be different planes.
+ * extending the estimate exactly as in the model above (with BORDER_WRAP,
+ * circular convolutions on the image's period).  It needs two planes
+ * besides in and out (four with a constant border).  in and out must be
+ * different planes.
  */
 struct deconv_job {
 	const struct plane *in;
