@@ -249,6 +249,7 @@ struct tiff_dec {
 	int nch;                   /* image channels */
 	int alpha;                 /* the sample that is alpha, or -1 */
 	int white;                 /* min-is-white */
+	int assoc;                 /* the alpha is associated */
 	uint16_t *cmap[3];         /* palette */
 	int nplanes;               /* band groups */
 	unsigned char *band[IMG_MAX_CHANNELS];
@@ -341,6 +342,18 @@ static int get_samples(struct tiff_dec *d, const unsigned char *row, int s, int 
 }
 
 /*
+ * sample_of is the sample that channel c of the image reads: a palette's
+ * index for each of R, G and B.  (When samples are separate, it is also
+ * the plane, and channel c's rows are band group c.)
+ */
+static int sample_of(const struct tiff_dec *d, int c)
+{
+	if (c == d->nch - 1 && d->alpha >= 0)
+		return d->alpha;
+	return d->cmap[0] != NULL ? 0 : c;
+}
+
+/*
  * put_rows hands band rows [0, n) (image rows y0 ..) to the sink.  An
  * associated alpha's colour is divided by it: the image holds straight
  * colour, which the filter premultiplies once.
@@ -358,7 +371,7 @@ static int put_rows(struct tiff_dec *d, uint32_t y0, uint32_t n)
 		if (y > 0 && sink->put(sink->ctx, (int)y, d->msg.err))
 			return -1;
 		for (c = 0; c < d->nch; c++) {
-			int s = c < d->ncol ? (d->cmap[0] != NULL ? 0 : c) : d->alpha;
+			int s = sample_of(d, c);
 			int g = d->planar == PLANARCONFIG_SEPARATE ? c : 0;
 			const unsigned char *row = d->band[g] + (size_t)r * d->rowbytes;
 
@@ -369,7 +382,7 @@ static int put_rows(struct tiff_dec *d, uint32_t y0, uint32_t n)
 					       "%s: a sample of row %lu is not a finite number",
 					       d->src->name, (unsigned long)y);
 		}
-		if (d->hdr.meta.tiff.assoc_alpha)
+		if (d->assoc)
 			for (x = 0; x < d->w; x++) {
 				float a = out[d->nch - 1][x];
 
@@ -380,14 +393,6 @@ static int put_rows(struct tiff_dec *d, uint32_t y0, uint32_t n)
 	return 0;
 }
 
-/*
- * The sample (band group) that channel c of the image reads: every
- * sample is its own plane when they are separate.
- */
-static int plane_of(const struct tiff_dec *d, int c)
-{
-	return c < d->ncol ? c : d->alpha;
-}
 
 /* drop_before drops the input's pages before the first strip or tile from strile on. */
 static void drop_before(struct tiff_dec *d, uint32_t strile, uint32_t count)
@@ -431,7 +436,7 @@ static int read_strips(struct tiff_dec *d)
 	for (s = 0, y0 = 0; y0 < d->h; s++, y0 += d->band_rows) {
 		n = d->h - y0 < d->band_rows ? d->h - y0 : d->band_rows;
 		for (c = 0; c < d->nch; c++) {
-			uint32_t strip = (uint32_t)plane_of(d, c) * per_plane + s;
+			uint32_t strip = (uint32_t)sample_of(d, c) * per_plane + s;
 
 			if (TIFFReadEncodedStrip(d->tif, strip, d->band[c], (tmsize_t)(d->rowbytes * n)) < 0)
 				return err_set(d->msg.err, ERR_DATA, "%s: cannot read strip %lu",
@@ -455,7 +460,7 @@ static int read_tiles(struct tiff_dec *d, unsigned char *tile, uint32_t tw, uint
 		n = d->h - y0 < th ? d->h - y0 : th;
 		for (x0 = 0; x0 < d->w; x0 += tw)
 			for (c = 0; c < d->nplanes; c++) {
-				uint16_t plane = d->planar == PLANARCONFIG_SEPARATE ? (uint16_t)plane_of(d, c) : 0;
+				uint16_t plane = d->planar == PLANARCONFIG_SEPARATE ? (uint16_t)sample_of(d, c) : 0;
 				uint32_t t = TIFFComputeTile(d->tif, x0, y0, 0, plane);
 
 				if (TIFFReadEncodedTile(d->tif, t, tile, (tmsize_t)(trow * th)) < 0)
@@ -546,7 +551,8 @@ static int layout(struct tiff_dec *d)
 	if (d->spp > d->ncol && nextra > 0 &&
 	    (extra[0] == EXTRASAMPLE_ASSOCALPHA || extra[0] == EXTRASAMPLE_UNASSALPHA)) {
 		d->alpha = d->ncol;
-		d->hdr.meta.tiff.assoc_alpha = extra[0] == EXTRASAMPLE_ASSOCALPHA;
+		d->assoc = extra[0] == EXTRASAMPLE_ASSOCALPHA;
+		d->hdr.meta.tiff.assoc_alpha = d->assoc;
 	}
 	d->nch = (d->cmap[0] != NULL ? 3 : d->ncol) + (d->alpha >= 0);
 	if (d->fmt == SAMPLEFORMAT_UINT && d->bps <= 16) {
