@@ -124,16 +124,22 @@ static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, 
 {
 	struct tiff_msg *m = user;
 	char text[300];
+	const char *t = text;
+	size_t n;
 
 	(void)tif;
 	(void)module;
 	vsnprintf(text, sizeof text, fmt, ap);
+	/* Some of libtiff's messages name the file themselves. */
+	n = strlen(m->name);
+	if (strncmp(t, m->name, n) == 0 && strncmp(t + n, ": ", 2) == 0)
+		t += n + 2;
 	if (m->io_errno)
 		err_set(m->err, ERR_IO, "%s: %s", m->name, strerror(m->io_errno));
 	else if (strstr(text, "emory") != NULL || strstr(text, "limit") != NULL)
-		err_set(m->err, ERR_OS, "%s: %s", m->name, text);
+		err_set(m->err, ERR_OS, "%s: %s", m->name, t);
 	else
-		err_set(m->err, ERR_DATA, "%s: %s", m->name, text);
+		err_set(m->err, ERR_DATA, "%s: %s", m->name, t);
 	return 1;
 }
 
