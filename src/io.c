@@ -731,6 +731,16 @@ int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
 	return io_jpeg_write(f, name, im, quality, &src, err);
 }
 
+int io_tiff_encode(FILE *f, const char *name, const struct image *im, int depth,
+		   int compression, const struct io_rows *rows, struct err *err)
+{
+	struct image_source s;
+	struct io_source src;
+
+	image_source_init(&src, &s, im, rows);
+	return io_tiff_write(f, name, im, depth, compression, 0, &src, err);
+}
+
 struct encode_ctx {
 	const struct image *info;
 	const struct enc_params *p;

@@ -136,6 +136,9 @@ int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 		  int threads, int level, const struct io_rows *rows, struct err *err);
 int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
 		   int quality, const struct io_rows *rows, struct err *err);
+/* The TIFF is made in memory and written to f at the end (f need not seek). */
+int io_tiff_encode(FILE *f, const char *name, const struct image *im, int depth,
+		   int compression, const struct io_rows *rows, struct err *err);
 
 /*
  * io_check_size vets the dimensions a file declares before anything is
