@@ -568,7 +568,9 @@ static void print_help(void)
 	       "       imfilter [OPTIONS] -k SPEC INPUT -o OUTPUT\n"
 	       "       imfilter [OPTIONS] -k SPEC -o DIR/ FILE...\n"
 	       "       imfilter --list-kernels | --show-kernel SPEC\n"
-	       "Filter an image (PNG, JPEG, PNM, PFM, TIFF) by convolution. '-' is stdin/stdout.\n\n");
+	       "Filter an image (PNG, JPEG, PNM, PFM, TIFF) by convolution. '-' is stdin/stdout.\n"
+	       "A GeoTIFF stays on the map: when --shape full or valid, --stride or --transpose\n"
+	       "change the pixel grid, its tie point and pixel size move with the pixels.\n\n");
 	for (i = 0; i < N_OPTS; i++) {
 		const struct cli_opt *o = &cli_opts[i];
 
