@@ -402,6 +402,21 @@ def icc_profile():
     return header + struct.pack(">I", len(tags)) + table + data
 
 
+# ---- pipes and threads ------------------------------------------------------------------------
+
+if wanted("pipes"):
+    with open(p("rgb16.tif"), "rb") as f:
+        r1 = subprocess.run([IMF, "-k", "blur", "-f", "tiff", "-", "-"], stdin=f, capture_output=True)
+    r2 = imf("-k", "blur", "-j", "1", p("rgb16.tif"), p("pipe-file.tif"))
+    r3 = imf("-k", "blur", "-j", "2", p("rgb16.tif"), p("pipe-file2.tif"))
+    ok = r1.returncode == 0 and r2.returncode == 0 and r3.returncode == 0
+    if ok:
+        a = open(p("pipe-file.tif"), "rb").read()
+        ok = r1.stdout == a and open(p("pipe-file2.tif"), "rb").read() == a
+    report("pipes: standard input to standard output gives the file's bytes, for any -j", ok,
+           "exit %d %d %d" % (r1.returncode, r2.returncode, r3.returncode))
+
+
 # ---- output: sample types, -d, compressions, metadata --------------------------------------
 
 for src, args, dtype, label in [
