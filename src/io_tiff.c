@@ -294,7 +294,8 @@ static unsigned get_bits(const unsigned char *p, size_t pos, int n)
 /*
  * get_samples converts sample s of every pixel of one band row (pixels
  * step samples apart) to floats: unsigned integers of up to 16 bits to
- * [0, 1] (min-is-white turned over, a palette looked up in channel c),
+ * [0, 1] (for a colour channel c, min-is-white turned over and a
+ * palette looked up in channel c; alpha, c < 0, is neither),
  * other integers as the numbers they are, floats as they are (binary16
  * and binary64 converted).  Returns -1 at a sample that is not finite.
  */
@@ -303,6 +304,8 @@ static int get_samples(struct tiff_dec *d, const unsigned char *row, int s, int 
 {
 	uint32_t x, w = d->w;
 	size_t i = (size_t)s;
+	const uint16_t *cmap = c >= 0 ? d->cmap[c] : NULL;
+	int white = c >= 0 && d->white;
 
 	if (d->fmt == SAMPLEFORMAT_UINT && d->bps <= 16) {
 		unsigned max = (1u << d->bps) - 1;
@@ -317,9 +320,9 @@ static int get_samples(struct tiff_dec *d, const unsigned char *row, int s, int 
 				v = ((const uint16_t *)(const void *)row)[i];
 			else
 				v = get_bits(row, i * d->bps, d->bps);
-			if (d->cmap[0] != NULL)
-				out[x] = (float)d->cmap[c][v] / 65535.0f;
-			else if (d->white)
+			if (cmap != NULL)
+				out[x] = (float)cmap[v] / 65535.0f;
+			else if (white)
 				out[x] = d->bps == 8 ? d->unit[max - v] : (float)(max - v) * scale;
 			else
 				out[x] = d->bps == 8 ? d->unit[v] : d->bps == 16 ? (float)v / 65535.0f
@@ -388,13 +391,13 @@ static int put_rows(struct tiff_dec *d, uint32_t y0, uint32_t n)
 		if (y > 0 && sink->put(sink->ctx, (int)y, d->msg.err))
 			return -1;
 		for (c = 0; c < d->nch; c++) {
-			int s = sample_of(d, c);
+			int s = sample_of(d, c), colour = s == d->alpha ? -1 : c;
 			int g = d->planar == PLANARCONFIG_SEPARATE ? c : 0;
 			const unsigned char *row = d->band[g] + (size_t)r * d->rowbytes;
 
 			out[c] = sink->row(sink->ctx, c, (int)y);
-			if (d->planar == PLANARCONFIG_SEPARATE ? get_samples(d, row, 0, 1, c, out[c])
-							       : get_samples(d, row, s, d->spp, c, out[c]))
+			if (d->planar == PLANARCONFIG_SEPARATE ? get_samples(d, row, 0, 1, colour, out[c])
+							       : get_samples(d, row, s, d->spp, colour, out[c]))
 				return err_set(d->msg.err, ERR_DATA,
 					       "%s: a sample of row %lu is not a finite number",
 					       d->src->name, (unsigned long)y);
