@@ -507,6 +507,10 @@ if wanted("GeoTIFF"):
         ("--stride 2", ["--stride", "2"], (gt[0] - 0.5 * gt[1], 2 * gt[1], gt[3] - 0.5 * gt[5], 2 * gt[5])),
         ("--stride 3 -s full", ["--stride", "3", "-s", "full"],
          (gt[0] - 3 * gt[1], 3 * gt[1], gt[3] - 3 * gt[5], 3 * gt[5])),
+        ("two kernels, full", ["-s", "full", "-k", "box:3"],
+         (gt[0] - 3 * gt[1], gt[1], gt[3] - 3 * gt[5], gt[5])),
+        ("--dilation 2 -s full", ["--dilation", "2", "-s", "full"],
+         (gt[0] - 4 * gt[1], gt[1], gt[3] - 4 * gt[5], gt[5])),
         ("--transpose --stride 2", ["--transpose", "--stride", "2"],
          (gt[0] + 0.25 * gt[1], gt[1] / 2, gt[3] + 0.25 * gt[5], gt[5] / 2)),
     ]
