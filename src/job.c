@@ -570,6 +570,21 @@ static void write_back(struct pipe *P, struct image *im, int s)
 	P->released = r1;
 }
 
+/* move_georef keeps a GeoTIFF's pixels on the map through every step (georef.h). */
+static void move_georef(const struct pipe *P, struct img_geo *geo)
+{
+	struct georef_map g;
+	double m[2], b[2];
+	int i;
+
+	georef_identity(&g);
+	for (i = 0; i < P->nst; i++) {
+		step_map(&P->stg[i].st, m, b);
+		georef_then(&g, m, b);
+	}
+	georef_apply(geo, &g);
+}
+
 int job_image(const struct job_spec *pj, struct image *im, struct err *err)
 {
 	struct pipe P;
@@ -614,6 +629,7 @@ int job_image(const struct job_spec *pj, struct image *im, struct err *err)
 		write_back(&P, im, s - 1);
 	} else {
 		img_move_meta(&out, im);
+		move_georef(&P, &out.meta.geo);
 		img_free(im);
 		*im = out;
 		memset(&out, 0, sizeof out);
@@ -650,21 +666,6 @@ static void *decoder(void *arg)
 	pthread_cond_broadcast(&P->cond);
 	pthread_mutex_unlock(&P->lock);
 	return NULL;
-}
-
-/* move_georef keeps a GeoTIFF's pixels on the map through every step (georef.h). */
-static void move_georef(const struct pipe *P, struct img_geo *geo)
-{
-	struct georef_map g;
-	double m[2], b[2];
-	int i;
-
-	georef_identity(&g);
-	for (i = 0; i < P->nst; i++) {
-		step_map(&P->stg[i].st, m, b);
-		georef_then(&g, m, b);
-	}
-	georef_apply(geo, &g);
 }
 
 int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *ro,
