@@ -24,7 +24,7 @@
 #            libvips, time, Mpx/s and peak memory; a tool that fails (an
 #            exit status, e.g. imfilter's pixel limit) is shown as failing,
 #            with its message under the table; then a 40000x25000 grey
-#            float TIFF in 256x256 tiles (deflate, floating-point predictor,
+#            float TIFF in 256x256 tiles (ZSTD, floating-point predictor,
 #            BigTIFF; made from the same PNG by libvips) to a float TIFF.
 #            Needs libvips to make the inputs; one run per cell, about an
 #            hour with libvips.
@@ -134,11 +134,12 @@ case " $tables " in *" giga "*)
 		fi
 	fi
 	# The float TIFF: the PNG's luma as floats 0..255 in 256x256 tiles,
-	# deflated with the floating-point predictor, in BigTIFF (4 GB of samples).
+	# ZSTD (level 1: deflate took libvips half an hour) with the
+	# floating-point predictor, in BigTIFF (4 GB of samples).
 	if [ -z "$giga_why" ] && [ ! -s "$G/giga-f32.tif" ]; then
 		echo "making $G/giga-f32.tif (${GW}x${GH} grey float, tiled)..." >&2
 		vips colourspace "$G/giga.png" "$G/grey.v" b-w &&
-			vips cast "$G/grey.v" "$G/giga-f32.tmp.tif[tile,tile-width=256,tile-height=256,compression=deflate,predictor=float,bigtiff]" float &&
+			vips cast "$G/grey.v" "$G/giga-f32.tmp.tif[tile,tile-width=256,tile-height=256,compression=zstd,level=1,predictor=float,bigtiff]" float &&
 			mv "$G/giga-f32.tmp.tif" "$G/giga-f32.tif" || giga_why="making $G/giga-f32.tif with libvips failed"
 		rm -f "$G/grey.v" "$G/giga-f32.tmp.tif"
 	fi
