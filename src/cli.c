@@ -568,9 +568,9 @@ static void print_help(void)
 	       "       imfilter [OPTIONS] -k SPEC INPUT -o OUTPUT\n"
 	       "       imfilter [OPTIONS] -k SPEC -o DIR/ FILE...\n"
 	       "       imfilter --list-kernels | --show-kernel SPEC\n"
-	       "Filter an image (PNG, JPEG, PNM, PFM, TIFF) by convolution. '-' is stdin/stdout.\n"
-	       "A GeoTIFF stays on the map: when --shape full or valid, --stride or --transpose\n"
-	       "change the pixel grid, its tie point and pixel size move with the pixels.\n\n");
+	       "Filter an image (PNG, JPEG, PNM, PFM, TIFF) by convolution; '-' is stdin or\n"
+	       "stdout.  A GeoTIFF stays on the map: when --shape full or valid, --stride or\n"
+	       "--transpose change the pixel grid, its tie point and pixel size move with it.\n\n");
 	for (i = 0; i < N_OPTS; i++) {
 		const struct cli_opt *o = &cli_opts[i];
 
