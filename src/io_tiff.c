@@ -121,6 +121,9 @@ struct tiff_msg {
  * the file's fault.
  */
 static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
 {
 	struct tiff_msg *m = user;
 	char text[300];
