@@ -312,7 +312,8 @@ static int get_samples(struct tiff_dec *d, const unsigned char *row, int s, int 
 
 	if (d->fmt == SAMPLEFORMAT_UINT && d->bps <= 16) {
 		unsigned max = (1u << d->bps) - 1;
-		float scale = 1.0f / (float)max;
+		/* Divided, not multiplied by 1 / max: v / max correctly rounded, as PNG's and PNM's are. */
+		float fmax = (float)max;
 
 		for (x = 0; x < w; x++, i += (size_t)step) {
 			unsigned v;
@@ -326,10 +327,10 @@ static int get_samples(struct tiff_dec *d, const unsigned char *row, int s, int 
 			if (cmap != NULL)
 				out[x] = (float)cmap[v] / 65535.0f;
 			else if (white)
-				out[x] = d->bps == 8 ? d->unit[max - v] : (float)(max - v) * scale;
+				out[x] = d->bps == 8 ? d->unit[max - v] : (float)(max - v) / fmax;
 			else
 				out[x] = d->bps == 8 ? d->unit[v] : d->bps == 16 ? (float)v / 65535.0f
-										 : (float)v * scale;
+										 : (float)v / fmax;
 		}
 		return 0;
 	}

@@ -207,6 +207,20 @@ def cp_name(base, opts):
     return "cp-%s%s.tif" % (base, "".join(o.replace(":", "").replace("-", "_") for o in opts))
 
 
+# 2 and 4-bit grey by ImageMagick, read back by PIL (which spreads them over 8 bits).
+Image.fromarray(g8).save(p("g8.png"))
+for bits in (2, 4):
+    name = "convert %d-bit grey (PIL's reading)" % bits
+    if not wanted(name):
+        continue
+    try:
+        tool(CONVERT, p("g8.png"), "-depth", str(bits), p("g%dbit.tif" % bits))
+        pil = np.asarray(Image.open(p("g%dbit.tif" % bits)).convert("L"))
+        compare(name, p("g%dbit.tif" % bits), unit(chan(pil), 8))
+    except RuntimeError as e:
+        report(name, False, str(e))
+
+
 # ---- tiffcp: every compression, predictors, tiles, strips of a row, BigTIFF ----------
 
 for opts, base, want, tol in [
