@@ -10,17 +10,18 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wvla -Wundef
-PKGS      = libpng libjpeg fftw3f openblas zlib
+PKGS      = libpng libjpeg libtiff-4 fftw3f openblas zlib
 PYTHON    = /usr/bin/python3
 VERSION   = 0.1.0
 
 # Debian packages that the build and the tests need (make deps).
-DEB_BUILD = make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev \
+DEB_BUILD = make gcc libc6-dev pkg-config libpng-dev libjpeg62-turbo-dev libtiff-dev \
             libfftw3-dev libopenblas-dev
 DEB_TEST  = python3 python3-numpy python3-scipy python3-torch valgrind groff-base \
             clang libclang-rt-14-dev llvm time \
             libjpeg-turbo-progs imagemagick parallel locales \
-            python3-opencv libvips-tools octave octave-image
+            python3-opencv libvips-tools octave octave-image \
+            libtiff-tools gdal-bin python3-tifffile python3-pil
 # The peers make bench compares with (make bench-deps); make check's --like
 # tests run them too, so DEB_TEST has them as well.
 DEB_BENCH = python3-opencv libvips-tools
@@ -31,7 +32,7 @@ SAN_CC    = clang
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS  = kernel inline png jpeg pnm cli engines
+FUZZ_TARGETS  = kernel inline png jpeg pnm tiff cli engines
 
 # ---- derived ----------------------------------------------------------------
 # What is installed is looked up once, in two parts: what the build needs
@@ -50,14 +51,17 @@ TEST_OK := $(shell $(PYTHON) -c 'import numpy, scipy' 2>/dev/null && \
              test -x /usr/bin/convert && command -v parallel >/dev/null && \
              test -f /usr/share/i18n/locales/de_DE && \
              $(PYTHON) -c 'import cv2' 2>/dev/null && command -v vips >/dev/null && \
-             ls -d /usr/share/octave/packages/image-* >/dev/null 2>&1 && echo yes)
+             ls -d /usr/share/octave/packages/image-* >/dev/null 2>&1 && \
+             command -v tiffcp >/dev/null && command -v gdalinfo >/dev/null && \
+             $(PYTHON) -c 'import tifffile, PIL' 2>/dev/null && echo yes)
 TEST_GOALS = check check-sanitize fuzz fuzz-build
 ifneq ($(filter $(TEST_GOALS),$(MAKECMDGOALS)),)
 DEPS_OK   := $(if $(BUILD_OK),$(TEST_OK))
 DEPS_GOAL  = deps
 DEPS_WHAT  = a library or a test tool (python3-scipy, python3-torch, valgrind, groff, \
              clang with libFuzzer, llvm-symbolizer, /usr/bin/time, djpeg, convert, \
-             parallel, locales, python3-opencv, vips or octave-image)
+             parallel, locales, python3-opencv, vips, octave-image, tiffcp, gdalinfo, \
+             python3-tifffile or python3-pil)
 else
 DEPS_OK   := $(BUILD_OK)
 DEPS_GOAL  = build-deps

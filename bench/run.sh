@@ -3,7 +3,7 @@
 # side by side on one 24-megapixel RGB photo (PNG and JPEG, generated into
 # bench/data from samples/coffee.png), for a general (random, full-rank)
 # kernel and a Gaussian of each size; then on a gigapixel one.  The first
-# line names the CPU; every table comes from this one run.  Four tables:
+# line names the CPU; every table comes from this one run.  Five tables:
 #   core     the convolution alone, in memory: each imfilter engine and auto
 #            (timed by bench/core.c in one process, taking turns; the time -v
 #            reports: decoding and encoding excluded) and
@@ -15,13 +15,19 @@
 #            Python script with OpenCV (decode, filter, encode), each with
 #            its time and its peak memory (max RSS as /usr/bin/time's %M
 #            reports it, in MB of 10^6 bytes), and the output sizes;
+#   tiff     the whole command, 16-bit RGB TIFF to 16-bit TIFF (deflate with
+#            the horizontal predictor: each tool's nearest to imfilter's
+#            default): imfilter, libvips and ImageMagick, as the PNG table;
 #   giga     the whole command on a 40000x25000 RGB PNG (1000 Mpx, tiled by
 #            libvips from bench/data/big.png, made once into build/bench-giga),
 #            to PNG and to JPEG, general 15x15 and gaussian:10: imfilter and
 #            libvips, time, Mpx/s and peak memory; a tool that fails (an
 #            exit status, e.g. imfilter's pixel limit) is shown as failing,
-#            with its message under the table.  Needs libvips to make the
-#            input; one run per cell, about half an hour with libvips.
+#            with its message under the table; then a 40000x25000 grey
+#            float TIFF in 256x256 tiles (ZSTD, floating-point predictor,
+#            BigTIFF; made from the same PNG by libvips) to a float TIFF.
+#            Needs libvips to make the inputs; one run per cell, about an
+#            hour with libvips.
 # Every time is the median of BENCH_REPS runs and the peak memory the
 # largest of the same runs; a peer whose first run takes longer than
 # BENCH_SLOW seconds is run once, and one that does not finish within
@@ -30,7 +36,7 @@
 #   BENCH_SIZES    kernel sizes (default "3 5 9 15 31 63 127")
 #   BENCH_KINDS    "general gaussian" (default) or one of them
 #   BENCH_ENGINES  imfilter engines for the core table (default: all, then auto)
-#   BENCH_TABLES   "core png jpeg giga" (default) or some of them
+#   BENCH_TABLES   "core png jpeg tiff giga" (default) or some of them
 #   BENCH_GIGA     0 leaves the gigapixel table out of the default tables
 #                  (default 1)
 #   BENCH_GIGA_REPS    runs per gigapixel cell (default 1)
@@ -52,7 +58,7 @@ core_reps=${BENCH_REPS:-5}
 sizes=${BENCH_SIZES:-"3 5 9 15 31 63 127"}
 kinds=${BENCH_KINDS:-"general gaussian"}
 giga=${BENCH_GIGA:-1}
-if [ "$giga" = 0 ]; then tables=${BENCH_TABLES:-"core png jpeg"}; else tables=${BENCH_TABLES:-"core png jpeg giga"}; fi
+if [ "$giga" = 0 ]; then tables=${BENCH_TABLES:-"core png jpeg tiff"}; else tables=${BENCH_TABLES:-"core png jpeg tiff giga"}; fi
 giga_reps=${BENCH_GIGA_REPS:-1}
 giga_budget=${BENCH_GIGA_BUDGET:-900}
 peers=${BENCH_PEERS:-"vips magick opencv"}
@@ -100,6 +106,14 @@ if [ ! -s "$D/big.png" ] || [ ! -s "$D/big.jpg" ] || [ ! -s "$D/big.ppm" ] || [ 
 	"$IMF" -k identity "$D/big.ppm" "$D/big.png" || exit 1
 	"$IMF" -k identity "$D/big.ppm" "$D/big.jpg" || exit 1
 fi
+# The 16-bit TIFF, made by ImageMagick (v * 257: the photo's 8 bits spread
+# over 16, as any 8-to-16-bit conversion does).
+case " $tables " in *" tiff "*)
+	if [ ! -s "$D/big16.tif" ]; then
+		$MAGICK "$D/big.png" -depth 16 -compress Zip -define tiff:predictor=2 "$D/big16.tmp.tif" &&
+			mv "$D/big16.tmp.tif" "$D/big16.tif" || exit 1
+	fi
+esac
 
 # The gigapixel input: big.png cut to an eighth of each side and tiled 8x8
 # by libvips, which streams the tiles into the PNG without holding the
@@ -118,6 +132,16 @@ case " $tables " in *" giga "*)
 		else
 			giga_why="libvips (vips) is needed to make the input"
 		fi
+	fi
+	# The float TIFF: the PNG's luma as floats 0..255 in 256x256 tiles,
+	# ZSTD (level 1: deflate took libvips half an hour) with the
+	# floating-point predictor, in BigTIFF (4 GB of samples).
+	if [ -z "$giga_why" ] && [ ! -s "$G/giga-f32.tif" ]; then
+		echo "making $G/giga-f32.tif (${GW}x${GH} grey float, tiled)..." >&2
+		vips colourspace "$G/giga.png" "$G/grey.v" b-w &&
+			vips cast "$G/grey.v" "$G/giga-f32.tmp.tif[tile,tile-width=256,tile-height=256,compression=zstd,level=1,predictor=float,bigtiff]" float &&
+			mv "$G/giga-f32.tmp.tif" "$G/giga-f32.tif" || giga_why="making $G/giga-f32.tif with libvips failed"
+		rm -f "$G/grey.v" "$G/giga-f32.tmp.tif"
 	fi
 	# imfilter's gaussian:10 (61x61: 2 ceil(3 sigma) + 1 samples of
 	# exp(-x^2 / 2 sigma^2), summing to 1) as the one row vips convsep takes.
@@ -280,6 +304,40 @@ giga_table() {
 			rm -f "$out"
 		done
 	done
+	giga_tiff_rows
+}
+
+# giga_tiff_rows: the tiled float TIFF to a float TIFF (see the top of this file).
+giga_tiff_rows() {
+	in=$G/giga-f32.tif
+	out=$R/giga.tif
+	for kind in general gaussian; do
+		if [ "$kind" = general ]; then
+			spec=$D/k15.kernel kname="general 15x15"
+		else
+			spec=gaussian:10 kname="gaussian:10 (61x61)"
+		fi
+		job="float TIFF (tiled, grey) to float TIFF"
+		where="$job, $kname"
+		c=$(cell "imfilter-tiff-$kind" "$out" "$IMF" -k "$spec" "$in" "$out")
+		it=$(num_t "$c")
+		row="| $job | $kname | $(show_t "$c") | $(mpxs "$it" $GMPX) | $(show_m "$c") |"
+		outs=$(show_sz "$c")
+		vt=-
+		case " $peers " in *" vips "*)
+			o="$out[compression=deflate,predictor=float,bigtiff]"
+			if [ "$kind" = general ]; then
+				c=$(cell "vips-tiff-$kind" "$out" vips conv "$in" "$o" "$D/k15.mat")
+			else
+				c=$(cell "vips-tiff-$kind" "$out" vips convsep "$in" "$o" "$G/g10.mat")
+			fi
+			vt=$(num_t "$c")
+			row="$row $(show_t "$c") | $(mpxs "$vt" $GMPX) | $(show_m "$c") |"
+			outs="$outs / $(show_sz "$c")"
+		esac
+		echo "$row $(ratio "$vt" "$it") | $outs |"
+		rm -f "$out"
+	done
 }
 
 copy=$("$R/copy" 288000000 "$(nproc)")
@@ -310,16 +368,25 @@ for table in $tables; do
 		echo "$h"
 		echo "$s"
 		;;
-	png|jpeg)
+	png|jpeg|tiff)
 		ext=$table
 		[ "$ext" = jpeg ] && ext=jpg
-		echo "Whole command $(echo "$table" | tr a-z A-Z) to $(echo "$table" | tr a-z A-Z): seconds (median of $reps runs)," \
-			"peak memory in MB (max RSS, the largest of those runs), output size in MB (tool by tool);" \
-			"speed-up = peer / imfilter"
+		t_peers=$peers
+		if [ "$table" = tiff ]; then
+			# OpenCV's script reads 8 bits: the 16-bit table is the command-line tools'.
+			t_peers=$(echo "$peers" | sed 's/opencv//')
+			echo "Whole command 16-bit TIFF to 16-bit TIFF (deflate, predictor 2): seconds (median of $reps runs)," \
+				"peak memory in MB (max RSS, the largest of those runs), output size in MB (tool by tool);" \
+				"speed-up = peer / imfilter"
+		else
+			echo "Whole command $(echo "$table" | tr a-z A-Z) to $(echo "$table" | tr a-z A-Z): seconds (median of $reps runs)," \
+				"peak memory in MB (max RSS, the largest of those runs), output size in MB (tool by tool);" \
+				"speed-up = peer / imfilter"
+		fi
 		echo
 		h="| kernel | k | imfilter | MB | Mpx/s |"
 		s="|---|---:|---:|---:|---:|"
-		for p in $peers; do
+		for p in $t_peers; do
 			case $p in
 			vips) h="$h libvips | MB |" ;;
 			magick) h="$h ImageMagick | MB |" ;;
@@ -392,18 +459,24 @@ for table in $tables; do
 				continue
 			fi
 			in=$D/big.$ext
+			[ "$ext" = tiff ] && in=$D/big16.tif
 			out=$R/out.$ext
 			[ "$ext" = jpg ] && q=90 || q=
+			# ImageMagick's and libvips' TIFF options nearest to imfilter's default.
+			mopt= vopt=
+			[ "$ext" = jpg ] && mopt="-quality 90" vopt="[Q=90]"
+			[ "$ext" = tiff ] && mopt="-compress Zip -define tiff:predictor=2" \
+				vopt="[compression=deflate,predictor=horizontal]"
 			c=$(cell imfilter "$out" "$IMF" -k "$spec" "$in" "$out")
 			it=$(num_t "$c")
 			row="$row $(show_t "$c") | $(show_m "$c") | $(mpxs "$it") |"
 			outs=$(show_sz "$c")
 			cli=-
 			cvt=-
-			for p in $peers; do
+			for p in $t_peers; do
 				case $p in
 				vips)
-					o="$out${q:+[Q=$q]}"
+					o="$out$vopt"
 					if [ "$kind" = general ]; then
 						c=$(cell "vips-$kind" "$out" vips conv "$in" "$o" "$D/k$k.mat")
 					else
@@ -413,10 +486,10 @@ for table in $tables; do
 				magick)
 					if [ "$kind" = general ]; then
 						c=$(cell "magick-$kind" "$out" $MAGICK "$in" -define 'convolve:scale=!' \
-							-morphology Convolve "$(cat "$D/k$k.im")" ${q:+-quality $q} "$out")
+							-morphology Convolve "$(cat "$D/k$k.im")" $mopt "$out")
 					else
 						c=$(cell "magick-$kind" "$out" $MAGICK "$in" \
-							-morphology Convolve "$(cat "$D/g$k.im")" ${q:+-quality $q} "$out")
+							-morphology Convolve "$(cat "$D/g$k.im")" $mopt "$out")
 					fi
 					;;
 				opencv)
@@ -433,4 +506,4 @@ for table in $tables; do
 	done
 	notes
 done
-rm -f "$R/out.png" "$R/out.jpg" "$R/giga.png" "$R/giga.jpg"
+rm -f "$R/out.png" "$R/out.jpg" "$R/out.tiff" "$R/giga.png" "$R/giga.jpg" "$R/giga.tif"

@@ -77,7 +77,7 @@ int batch_output_path(const char *target, const char *suffix, const char *input,
 	name_len = (size_t)(dot - file);
 	ext = *dot == '.' ? dot + 1 : dot;
 	if (format != IO_NONE && io_format_by_name(ext) != format)
-		ext = format == IO_JPEG ? "jpg" : io_format_name(format);
+		ext = format == IO_JPEG ? "jpg" : format == IO_TIFF ? "tif" : io_format_name(format);
 	ext_len = strlen(ext);
 	out[0] = '\0';
 

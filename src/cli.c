@@ -76,6 +76,8 @@ struct cli {
 	int in_place;                /* --in-place: an output may be its own input */
 	int anchor_before;           /* --like matlab|torch: even kernels anchored before the middle */
 	int png_level_set;           /* --png-compression given (out.depth, out.quality: nonzero) */
+	int tiff_comp_set;           /* --tiff-compression given */
+	int page;                    /* --page N */
 	char **files;                /* batch inputs */
 	int nfiles;
 };
@@ -362,14 +364,32 @@ static int set_alpha(struct cli *cli, const char *a)
 static int set_format(struct cli *cli, const char *a)
 {
 	if ((cli->out.format = io_format_by_name(a)) == IO_NONE)
-		return usage_error("unknown format \"%s\" (png, jpeg, pnm, pfm)", a);
+		return usage_error("unknown format \"%s\" (png, jpeg, pnm, pfm, tiff)", a);
 	return 0;
 }
 
+/* -d 8, 16 or 32f (float, TIFF only; "32" alone would not say which 32 bits). */
 static int set_depth(struct cli *cli, const char *a)
 {
-	if (parse_int(a, 8, 16, &cli->out.depth) || (cli->out.depth != 8 && cli->out.depth != 16))
-		return usage_error("--depth %s: expected 8 or 16", a);
+	if (strcmp(a, "32f") == 0)
+		cli->out.depth = 32;
+	else if (parse_int(a, 8, 16, &cli->out.depth) || (cli->out.depth != 8 && cli->out.depth != 16))
+		return usage_error("--depth %s: expected 8, 16 or 32f", a);
+	return 0;
+}
+
+static int set_tiff_comp(struct cli *cli, const char *a)
+{
+	if (io_tiff_comp_parse(a, &cli->out.tiff_compression))
+		return usage_error("--tiff-compression %s: expected none, lzw, deflate or zstd", a);
+	cli->tiff_comp_set = 1;
+	return 0;
+}
+
+static int set_page(struct cli *cli, const char *a)
+{
+	if (parse_int(a, 0, 65535, &cli->page))
+		return usage_error("--page %s: expected 0 to 65535 (0 is the first page)", a);
 	return 0;
 }
 
@@ -441,9 +461,11 @@ static const struct cli_opt {
 	  "like %d/%n.sharp.%e for many", set_output, NULL },
 	{ "border", 1, 'b', "MODE", "zero, const=V, clamp, reflect (default), mirror, wrap", set_border, NULL },
 	{ "shape", 1, 's', "SHAPE", "same (default), full or valid, as MATLAB conv2", set_shape, NULL },
-	{ "format", 1, 'f', "FMT", "output format png, jpeg, pnm or pfm (default: by extension)", set_format, NULL },
+	{ "format", 1, 'f', "FMT", "output format png, jpeg, pnm, pfm or tiff (default: by extension)",
+	  set_format, NULL },
 	{ "quality", 1, 'q', "N", "JPEG quality 1..100 (default 90)", set_quality, NULL },
-	{ "depth", 1, 'd', "BITS", "PNG/PNM output depth 8 or 16 (default: the input's)", set_depth, NULL },
+	{ "depth", 1, 'd', "BITS", "output depth 8 or 16 (PNG, PNM, TIFF) or 32f (float TIFF); "
+	  "default: the input's", set_depth, NULL },
 	{ "threads", 1, 'j', "N", "threads (default: all cores)", set_threads, NULL },
 	{ "verbose", 0, 'v', NULL, "say what was done, on stderr", set_verbose, NULL },
 	{ "list-kernels", 0, 0, NULL, "list the kernel library (with -v, the directories searched)", set_list, NULL },
@@ -480,6 +502,10 @@ static const struct cli_opt {
 	  set_in_place, NULL },
 	{ "png-compression", 1, 0, "L", "PNG deflate: fast (default, run-length) or zlib level 0..9 "
 	  "(smaller, slower)", set_png_level, NULL },
+	{ "tiff-compression", 1, 0, "C", "TIFF output: deflate (default, with a predictor), zstd, "
+	  "lzw or none", set_tiff_comp, NULL },
+	{ "page", 1, 0, "N", "read page N of a multi-page TIFF (0, the first, by default)", set_page,
+	  NULL },
 	{ "max-pixels", 1, 0, "N", "refuse images of more than N pixels (default 250000000)",
 	  set_max_pixels, NULL },
 	{ "accept-damaged", 0, 0, NULL, "decode a damaged JPEG (truncated, corrupt data) with a "
@@ -542,7 +568,9 @@ static void print_help(void)
 	       "       imfilter [OPTIONS] -k SPEC INPUT -o OUTPUT\n"
 	       "       imfilter [OPTIONS] -k SPEC -o DIR/ FILE...\n"
 	       "       imfilter --list-kernels | --show-kernel SPEC\n"
-	       "Filter an image (PNG, JPEG, PNM, PFM) by convolution. '-' is stdin/stdout.\n\n");
+	       "Filter an image (PNG, JPEG, PNM, PFM, TIFF) by convolution; '-' is stdin or\n"
+	       "stdout.  A GeoTIFF stays on the map: when --shape full or valid, --stride or\n"
+	       "--transpose change the pixel grid, its tie point and pixel size move with it.\n\n");
 	for (i = 0; i < N_OPTS; i++) {
 		const struct cli_opt *o = &cli_opts[i];
 
@@ -855,7 +883,7 @@ static int read_input(const struct cli *cli, const char *path, struct image *im,
 		      struct err *err)
 {
 	struct io_read_opts ro = { .max_pixels = (unsigned long long)cli->max_pixels,
-				   .accept_damaged = cli->accept_damaged };
+				   .accept_damaged = cli->accept_damaged, .page = cli->page };
 
 	if (io_read_opts(path, im, &ro, err))
 		return -1;
@@ -928,7 +956,7 @@ static int filter_file(struct run *r, const char *input, const char *output,
 	struct job_opts job = cli->job;
 	struct io_write_opts out = cli->out;
 	struct io_read_opts ro = { .max_pixels = (unsigned long long)cli->max_pixels,
-				   .accept_damaged = cli->accept_damaged };
+				   .accept_damaged = cli->accept_damaged, .page = cli->page };
 	struct job_spec js = { r->kernels, cli->nkernels, &job, cli->linear, cli->absval,
 			       (float)cli->offset, (unsigned long long)cli->max_pixels, 0 };
 	struct err err = { 0 };
@@ -972,16 +1000,19 @@ static int batch_one(void *ctx, int i)
  */
 static void warn_no_effect(const struct cli *cli, unsigned formats)
 {
-	static const char *const names[] = { "", "PNG", "JPEG", "PNM", "PFM" };
+	static const char *const names[] = { "", "PNG", "JPEG", "PNM", "PFM", "TIFF" };
 	const char *fmt = "";
 	int f;
 
-	for (f = IO_PNG; f <= IO_PFM; f++)
+	for (f = IO_PNG; f <= IO_TIFF; f++)
 		if (formats & (1u << f))
 			fmt = names[f];
-	if (cli->out.depth != 0 && !(formats & (1u << IO_PNG | 1u << IO_PNM)))
-		fprintf(stderr, "imfilter: warning: -d %d has no effect on %s output\n",
-			cli->out.depth, fmt);
+	if (cli->out.depth != 0 && !(formats & (1u << IO_PNG | 1u << IO_PNM | 1u << IO_TIFF)))
+		fprintf(stderr, "imfilter: warning: -d %d%s has no effect on %s output\n",
+			cli->out.depth, cli->out.depth == 32 ? "f" : "", fmt);
+	if (cli->tiff_comp_set && !(formats & 1u << IO_TIFF))
+		fprintf(stderr, "imfilter: warning: --tiff-compression has no effect on %s output\n",
+			fmt);
 	if (cli->out.quality != 0 && !(formats & 1u << IO_JPEG))
 		fprintf(stderr, "imfilter: warning: -q %d has no effect on %s output (JPEG only)\n",
 			cli->out.quality, fmt);

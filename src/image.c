@@ -28,6 +28,15 @@ static void meta_free(struct img_meta *m)
 {
 	free(m->icc);
 	free(m->exif);
+	free(m->xmp);
+	free(m->geo.scale);
+	free(m->geo.tie);
+	free(m->geo.matrix);
+	free(m->geo.keys);
+	free(m->geo.doubles);
+	free(m->geo.ascii);
+	free(m->geo.gdal_metadata);
+	free(m->geo.gdal_nodata);
 	memset(m, 0, sizeof *m);
 }
 

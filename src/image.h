@@ -17,8 +17,40 @@
  * Metadata carried from input to output unchanged: the ICC profile (PNG
  * iCCP, JPEG APP2), EXIF (PNG eXIf, JPEG APP1; the TIFF structure without
  * JPEG's "Exif\0\0" prefix) and PNG's colour chunks gAMA, cHRM, sRGB.
- * Values are as stored (gAMA and cHRM times 100000).
+ * Values are as stored (gAMA and cHRM times 100000).  TIFF adds XMP,
+ * the resolution and the georeferencing tags (struct img_geo), and says
+ * how its samples were stored, so that a TIFF output can store them alike.
  */
+
+/*
+ * The GeoTIFF and GDAL tags of a TIFF, as libtiff reads them: n counts
+ * the values (0: the tag is absent).  georef.h adjusts the tie points or
+ * the transformation when the pixel grid changes; the rest is carried as is.
+ */
+struct img_geo {
+	double *scale;              /* ModelPixelScale (33550): Sx Sy Sz */
+	double *tie;                /* ModelTiepoint (33922): I J K X Y Z, repeated */
+	double *matrix;             /* ModelTransformation (34264): 4 x 4, by rows */
+	unsigned short *keys;       /* GeoKeyDirectory (34735) */
+	double *doubles;            /* GeoDoubleParams (34736) */
+	unsigned n_scale, n_tie, n_matrix, n_keys, n_doubles;
+	char *ascii;                /* GeoAsciiParams (34737), or NULL */
+	char *gdal_metadata;        /* GDAL_METADATA (42112), or NULL */
+	char *gdal_nodata;          /* GDAL_NODATA (42113), or NULL */
+};
+
+/*
+ * How a TIFF stored its samples, when that is not what depth says
+ * (raw_bits 0): integers taken as the numbers they are rather than mapped
+ * to [0, 1] (signed ones, 32-bit unsigned ones).  assoc_alpha: the file's
+ * alpha was associated (premultiplied); the decoder divided it out.
+ */
+struct img_tiff {
+	int raw_bits;               /* 8, 16 or 32; 0: none */
+	int raw_signed;
+	int assoc_alpha;
+};
+
 struct img_meta {
 	unsigned char *icc;
 	size_t icc_len;
@@ -29,6 +61,13 @@ struct img_meta {
 	long gamma;
 	long chrm[8];               /* white x y, red x y, green x y, blue x y */
 	int srgb_intent;
+	unsigned char *xmp;         /* TIFF XMLPacket */
+	size_t xmp_len;
+	int has_res;                /* TIFF XResolution, YResolution, ResolutionUnit */
+	double xres, yres;
+	int res_unit;
+	struct img_geo geo;
+	struct img_tiff tiff;
 };
 
 struct image {

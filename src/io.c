@@ -39,6 +39,7 @@ static const struct {
 	{ "jpeg", IO_JPEG }, { "jpg", IO_JPEG }, { "jpe", IO_JPEG },
 	{ "pnm", IO_PNM }, { "pgm", IO_PNM }, { "ppm", IO_PNM },
 	{ "pfm", IO_PFM },
+	{ "tiff", IO_TIFF }, { "tif", IO_TIFF },
 };
 
 #define N_FORMAT_NAMES (sizeof format_names / sizeof format_names[0])
@@ -72,6 +73,7 @@ const char *io_format_name(enum io_format f)
 	case IO_JPEG: return "jpeg";
 	case IO_PNM: return "pnm";
 	case IO_PFM: return "pfm";
+	case IO_TIFF: return "tiff";
 	case IO_NONE: break;
 	}
 	return "none";
@@ -106,6 +108,10 @@ static enum io_format detect(const unsigned char *b, size_t n)
 		return IO_JPEG;
 	if (n >= 2 && b[0] == 'P' && (b[1] == 'f' || b[1] == 'F'))
 		return IO_PFM;
+	/* Classic TIFF (42) and BigTIFF (43), either byte order. */
+	if (n >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
+		       (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43))))
+		return IO_TIFF;
 	/* P1..P4 and P7 go to the PNM decoder too, which names what it lacks. */
 	if (n >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7')
 		return IO_PNM;
@@ -270,6 +276,7 @@ static io_reader reader_for(const struct io_src *src)
 	case IO_JPEG: return io_jpeg_read;
 	case IO_PNM: return io_pnm_read;
 	case IO_PFM: return io_pfm_read;
+	case IO_TIFF: return io_tiff_read;
 	case IO_NONE: break;
 	}
 	return NULL;
@@ -296,9 +303,13 @@ static int read_into(const char *path, struct io_read_opts *opts, int whole,
 	in.src.accept_damaged = opts->accept_damaged;
 	in.src.damage = opts->damage;
 	in.src.warning = opts->warning;
+	in.src.page = opts->page;
 	rd = reader_for(&in.src);
 	if (rd == NULL)
-		rc = err_set(err, ERR_DATA, "%s: not a PNG, JPEG, PNM or PFM image", in.src.name);
+		rc = err_set(err, ERR_DATA, "%s: not a PNG, JPEG, PNM, PFM or TIFF image", in.src.name);
+	else if (opts->page > 0 && rd != io_tiff_read)
+		rc = err_set(err, ERR_DATA, "%s: no page %d: the file holds one image", in.src.name,
+			     opts->page);
 	else
 		rc = rd(&in.src, sink, err);
 	close_input(&in);
@@ -437,6 +448,11 @@ int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err)
 	return decode_image(src, io_pfm_read, im, err);
 }
 
+int io_tiff_decode(const struct io_src *src, struct image *im, struct err *err)
+{
+	return decode_image(src, io_tiff_read, im, err);
+}
+
 /* ---- writing --------------------------------------------------------------- */
 
 /*
@@ -478,7 +494,8 @@ static int check_image(const char *name, const struct image *im, struct err *err
 
 /*
  * The parameters an encoder gets after defaults are applied: the integer
- * depth (8 or 16; a float image is written as 16 bits) and the JPEG quality.
+ * depth (8 or 16; a float image is written as 16 bits; TIFF: also 32 for
+ * float, and 0 for the input's own sample type) and the JPEG quality.
  */
 struct enc_params {
 	enum io_format format;
@@ -486,7 +503,21 @@ struct enc_params {
 	int quality;
 	int threads;
 	int png_level;
+	int tiff_compression;
 };
+
+int io_tiff_comp_parse(const char *s, int *comp)
+{
+	static const char *const names[] = { "deflate", "none", "lzw", "zstd" };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*comp = i;
+			return 0;
+		}
+	return -1;
+}
 
 static int resolve(const char *name, int by_ext, const struct image *im,
 		   const struct io_write_opts *opts, struct enc_params *p,
@@ -500,11 +531,18 @@ static int resolve(const char *name, int by_ext, const struct image *im,
 			       "%s: cannot tell the output format from the name; use --format",
 			       name);
 	p->depth = opts ? opts->depth : 0;
-	if (p->depth == 0)
+	if (p->depth == 32 && (p->format == IO_PNG || p->format == IO_PNM))
+		return err_set(err, ERR_USAGE, "%s: %s holds 8 or 16 bits; -d 32f is for TIFF",
+			       name, p->format == IO_PNG ? "PNG" : "PNM");
+	if (p->depth == 0 && p->format != IO_TIFF)
 		p->depth = im->depth > 8 ? 16 : 8;
-	if (p->depth != 8 && p->depth != 16)
-		return err_set(err, ERR_USAGE, "%s: bit depth %d is not supported (8 or 16)",
+	if (p->depth != 0 && p->depth != 8 && p->depth != 16 && p->depth != 32)
+		return err_set(err, ERR_USAGE, "%s: bit depth %d is not supported (8, 16 or 32f)",
 			       name, p->depth);
+	p->tiff_compression = opts ? opts->tiff_compression : IO_TIFF_DEFLATE;
+	if (p->tiff_compression < IO_TIFF_DEFLATE || p->tiff_compression > IO_TIFF_ZSTD)
+		return err_set(err, ERR_USAGE, "%s: unknown TIFF compression %d", name,
+			       p->tiff_compression);
 	p->threads = opts ? opts->threads : 0;
 	p->png_level = opts ? opts->png_level : IO_PNG_FAST;
 	if (p->png_level < IO_PNG_FAST || p->png_level > IO_PNG_LEVEL(9))
@@ -529,6 +567,8 @@ static int encode(FILE *f, const char *name, const struct image *info,
 	case IO_JPEG: return io_jpeg_write(f, name, info, p->quality, src, err);
 	case IO_PNM: return io_pnm_write(f, name, info, p->depth, src, err);
 	case IO_PFM: return io_pfm_write(f, name, info, seekable, src, err);
+	case IO_TIFF:
+		return io_tiff_write(f, name, info, p->depth, p->tiff_compression, seekable, src, err);
 	case IO_NONE: break;
 	}
 	return err_set(err, ERR_SOFTWARE, "%s: no encoder for format %d", name, (int)p->format);
@@ -795,6 +835,16 @@ int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
 	return io_jpeg_write(f, name, im, quality, &src, err);
 }
 
+int io_tiff_encode(FILE *f, const char *name, const struct image *im, int depth,
+		   int compression, const struct io_rows *rows, struct err *err)
+{
+	struct image_source s;
+	struct io_source src;
+
+	image_source_init(&src, &s, im, rows);
+	return io_tiff_write(f, name, im, depth, compression, 0, &src, err);
+}
+
 struct encode_ctx {
 	const struct image *info;
 	const struct enc_params *p;
@@ -815,6 +865,7 @@ static int window(const struct image *info, const struct enc_params *p, int is_s
 	switch (p->format) {
 	case IO_PNG: return io_png_window(info, p->depth, p->threads);
 	case IO_PFM: return is_stdout ? info->h : 1;
+	case IO_TIFF: return io_tiff_window(info, p->depth);
 	case IO_JPEG:
 	case IO_PNM:
 	case IO_NONE: break;
@@ -879,4 +930,15 @@ int io_write_source(const char *path, const struct image *info, const struct io_
 		return err_set(err, ERR_SOFTWARE, "%s: the source keeps %d rows, the encoder needs %d",
 			       name, src->cap, need);
 	return write_source(path, info, &p, src, err);
+}
+
+int io_write_float(const struct image *info, const struct io_write_opts *opts)
+{
+	int depth = opts != NULL ? opts->depth : 0;
+
+	if (opts != NULL && opts->format == IO_PFM)
+		return 1;
+	if (opts == NULL || opts->format != IO_TIFF)
+		return 0;
+	return depth == 32 || (depth == 0 && info->depth == 32);
 }

@@ -13,16 +13,17 @@ enum io_format {
 	IO_PNG,
 	IO_JPEG,
 	IO_PNM,   /* P5 (grey) or P6 (RGB), 8 or 16 bit */
-	IO_PFM    /* Pf (grey) or PF (RGB), 32-bit float */
+	IO_PFM,   /* Pf (grey) or PF (RGB), 32-bit float */
+	IO_TIFF   /* TIFF and BigTIFF, through libtiff (io_tiff.c) */
 };
 
-/* io_format_by_name maps "png", "jpeg"/"jpg", "pnm"/"pgm"/"ppm", "pfm". */
+/* io_format_by_name maps "png", "jpeg"/"jpg", "pnm"/"pgm"/"ppm", "pfm", "tiff"/"tif". */
 enum io_format io_format_by_name(const char *name);
 
 /* io_format_by_ext maps a path's extension (case-insensitive), or IO_NONE. */
 enum io_format io_format_by_ext(const char *path);
 
-/* io_format_name is the canonical name ("png", "jpeg", "pnm", "pfm"). */
+/* io_format_name is the canonical name ("png", "jpeg", "pnm", "pfm", "tiff"). */
 const char *io_format_name(enum io_format f);
 
 /*
@@ -55,6 +56,7 @@ int io_read_limit(const char *path, struct image *im,
 struct io_read_opts {
 	unsigned long long max_pixels;   /* 0: no limit */
 	int accept_damaged;
+	int page;                        /* the page of a multi-page file (TIFF), from 0 */
 	char damage[256];                /* out */
 	/*
 	 * out: the first thing left out of the file's metadata that the
@@ -81,11 +83,28 @@ int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
 
 struct io_write_opts {
 	enum io_format format;  /* IO_NONE: by the path's extension */
-	int depth;              /* 8 or 16 for PNG/PNM; 0: the image's depth */
+	int depth;              /* 8 or 16 (PNG, PNM, TIFF), 32 (float: TIFF); 0: the image's */
 	int quality;            /* JPEG quality 1..100; 0: 90 */
 	int threads;            /* threads an encoder may use (PNG); 0: 1 */
 	int png_level;          /* IO_PNG_FAST (0) or IO_PNG_LEVEL(n) */
+	int tiff_compression;   /* enum io_tiff_comp */
 };
+
+/*
+ * TIFF's compressions for output; deflate, the default, with predictor 2
+ * (integers) or 3 (floats).
+ */
+enum io_tiff_comp { IO_TIFF_DEFLATE = 0, IO_TIFF_NONE, IO_TIFF_LZW, IO_TIFF_ZSTD };
+
+/* io_tiff_comp_parse reads "none", "lzw", "deflate" or "zstd"; -1 if none. */
+int io_tiff_comp_parse(const char *s, int *comp);
+
+/*
+ * io_write_float says whether the output opts would write for an image
+ * of info's depth and metadata holds raw numbers (PFM, float TIFF, a
+ * TIFF of raw integers) rather than [0, 1] mapped to integers.
+ */
+int io_write_float(const struct image *info, const struct io_write_opts *opts);
 
 /*
  * PNG's default deflate, IO_PNG_FAST: zlib's run-length strategy at level

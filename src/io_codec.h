@@ -34,6 +34,7 @@ struct io_src {
 	char *damage;
 	/* What the output will lack (io_read_opts' warning); NULL: nobody asks. */
 	char *warning;
+	int page;           /* the page wanted of a multi-page file (TIFF) */
 	int mapped;
 	size_t dropped;     /* bytes from the start whose pages are dropped */
 };
@@ -72,6 +73,7 @@ int io_png_read(struct io_src *src, const struct io_sink *sink, struct err *err)
 int io_jpeg_read(struct io_src *src, const struct io_sink *sink, struct err *err);
 int io_pnm_read(struct io_src *src, const struct io_sink *sink, struct err *err);
 int io_pfm_read(struct io_src *src, const struct io_sink *sink, struct err *err);
+int io_tiff_read(struct io_src *src, const struct io_sink *sink, struct err *err);
 
 int io_png_write(FILE *f, const char *name, const struct image *info, int depth,
 		 int threads, int level, const struct io_source *src, struct err *err);
@@ -82,6 +84,17 @@ int io_pnm_write(FILE *f, const char *name, const struct image *info, int depth,
 /* seekable: f is a regular file, so rows go to their place as they come. */
 int io_pfm_write(FILE *f, const char *name, const struct image *info, int seekable,
 		 const struct io_source *src, struct err *err);
+/*
+ * depth: 8 or 16 (integers mapped from [0, 1]), 32 (float), 0 (as the
+ * input was stored: info->depth, or its raw integers, img_tiff).
+ * compression: enum io_tiff_comp.  A file that is not seekable (a pipe)
+ * is made in memory and written at the end.
+ */
+int io_tiff_write(FILE *f, const char *name, const struct image *info, int depth,
+		  int compression, int seekable, const struct io_source *src, struct err *err);
+
+/* io_tiff_window is the rows of one strip of io_tiff_write's. */
+int io_tiff_window(const struct image *info, int depth);
 
 /*
  * io_png_window is the least cap of a source io_png_write can keep
@@ -120,10 +133,14 @@ int io_png_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err);
+int io_tiff_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
 		  int threads, int level, const struct io_rows *rows, struct err *err);
 int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
 		   int quality, const struct io_rows *rows, struct err *err);
+/* The TIFF is made in memory and written to f at the end (f need not seek). */
+int io_tiff_encode(FILE *f, const char *name, const struct image *im, int depth,
+		   int compression, const struct io_rows *rows, struct err *err);
 
 /*
  * io_check_size vets the dimensions a file declares before anything is

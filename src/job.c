@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "color.h"
+#include "georef.h"
 #include "step.h"
 
 int job_shape_parse(const char *s, enum job_shape *shape)
@@ -638,6 +639,21 @@ static int whole_in_place(struct pipe *P, struct image *im, struct err *err)
 	return 0;
 }
 
+/* move_georef keeps a GeoTIFF's pixels on the map through every step (georef.h). */
+static void move_georef(const struct pipe *P, struct img_geo *geo)
+{
+	struct georef_map g;
+	double m[2], b[2];
+	int i;
+
+	georef_identity(&g);
+	for (i = 0; i < P->nst; i++) {
+		step_map(&P->stg[i].st, m, b);
+		georef_then(&g, m, b);
+	}
+	georef_apply(geo, &g);
+}
+
 int job_image(const struct job_spec *pj, struct image *im, struct err *err)
 {
 	struct pipe P;
@@ -664,6 +680,8 @@ int job_image(const struct job_spec *pj, struct image *im, struct err *err)
 		 * row is read once and written once, in the caches.
 		 */
 		rc = whole_in_place(&P, im, err);
+		if (rc == 0)
+			move_georef(&P, &im->meta.geo);
 		goto done;
 	}
 	inplace = in_place(&P, im);
@@ -689,8 +707,10 @@ int job_image(const struct job_spec *pj, struct image *im, struct err *err)
 	}
 	if (inplace) {
 		write_back(&P, im, s - 1);
+		move_georef(&P, &im->meta.geo);
 	} else {
 		img_move_meta(&out, im);
+		move_georef(&P, &out.meta.geo);
 		img_free(im);
 		*im = out;
 		memset(&out, 0, sizeof out);
@@ -764,8 +784,9 @@ int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *
 	if (planned) {
 		/* The output's size comes from the steps; the encoder's window from the output. */
 		P.linear_in = pj->linear && P.info.depth != 32;
-		P.linear_out = pj->linear && wo->format != IO_PFM;
 		oinfo.depth = P.info.depth;
+		oinfo.meta.tiff = P.info.meta.tiff;
+		P.linear_out = pj->linear && !io_write_float(&oinfo, wo);
 		planned = 0;
 		if (plan(&P, NULL, &perr) == 0) {
 			last = &P.stg[P.nst - 1].st;
@@ -786,6 +807,7 @@ int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *
 
 	if (planned) {
 		img_move_meta(&oinfo, &P.info);
+		move_georef(&P, &oinfo.meta.geo);
 		src.wait = src_wait;
 		src.row = src_row;
 		src.release = src_release;

@@ -495,6 +495,30 @@ int step_inplace(const struct step *s)
 	return s->e->inplace(&job);
 }
 
+void step_map(const struct step *s, double m[2], double b[2])
+{
+	int cx, cy;
+
+	if (!s->layer) {
+		m[0] = m[1] = 1.0;
+		b[0] = s->cx - s->job.ax;
+		b[1] = s->cy - s->job.ay;
+		return;
+	}
+	/* Forward: output i reads input s i - A + the origin's tap, that of the dilated kernel. */
+	geom_origin(&s->L.dk, s->opts, &cx, &cy);
+	m[0] = s->L.sx;
+	m[1] = s->L.sy;
+	b[0] = cx - s->L.job.ax;
+	b[1] = cy - s->L.job.ay;
+	if (s->L.transpose) {
+		b[0] = -b[0] / m[0];
+		b[1] = -b[1] / m[1];
+		m[0] = 1.0 / m[0];
+		m[1] = 1.0 / m[1];
+	}
+}
+
 void step_log(const struct step *s, FILE *f, const char *how)
 {
 	const struct kernel *k = s->k;

@@ -105,6 +105,14 @@ int step_run(struct step *s, const struct plane *in, int a, int y0, int y1,
  */
 int step_inplace(const struct step *s);
 
+/*
+ * step_map says where the output's pixels sit on the input's grid: the
+ * centre of output pixel i (column, then row) is at input pixel
+ * m[0] i + b[0] (row: m[1], b[1]): the kernel's origin under it, every
+ * stride-th input pixel, or for the transpose the other way round.
+ */
+void step_map(const struct step *s, double m[2], double b[2]);
+
 /* step_log prints the step's -v line to f; how it streamed, when it did (NULL: not). */
 void step_log(const struct step *s, FILE *f, const char *how);
 

@@ -22,7 +22,7 @@ PHOTO=../shared/testdata/photo/coffee_299x199_rgb8.png
 expected() {
 	cat <<'TABLE'
 pnm/empty 65 empty file
-pnm/one-byte-P 65 not a PNG, JPEG, PNM or PFM image
+pnm/one-byte-P 65 not a PNG, JPEG, PNM, PFM or TIFF image
 pnm/pfm-magic-only 65 malformed header
 png/idat-tail-bomb.png 65 too much compressed image data
 TABLE

@@ -143,7 +143,7 @@ static int img_same_bits(const struct image *a, const struct image *b)
 static int round_trip(const struct image *im, const char *name, enum io_format f,
 		      int depth, int quality, struct image *out, struct err *err)
 {
-	struct io_write_opts o = { f, depth, quality, 3, IO_PNG_FAST };
+	struct io_write_opts o = { f, depth, quality, 3, IO_PNG_FAST, IO_TIFF_DEFLATE };
 
 	err_clear(err);
 	memset(out, 0, sizeof *out);
@@ -262,6 +262,7 @@ static void test_names(void)
 	      io_format_by_name("jpg") == IO_JPEG && io_format_by_name("pnm") == IO_PNM &&
 	      io_format_by_name("pgm") == IO_PNM && io_format_by_name("ppm") == IO_PNM &&
 	      io_format_by_name("pfm") == IO_PFM && io_format_by_name("gif") == IO_NONE &&
+	      io_format_by_name("tiff") == IO_TIFF && io_format_by_name("TIF") == IO_TIFF &&
 	      io_format_by_name("") == IO_NONE,
 	      "io_format_by_name", "a name maps to the wrong format");
 	check(io_format_by_ext("a.png") == IO_PNG && io_format_by_ext("dir/B.JPG") == IO_JPEG &&
@@ -281,7 +282,7 @@ static void test_names(void)
 
 static void test_round_trip_int(enum io_format f, int depth)
 {
-	static const char *ext[] = { "", "png", "jpg", "pnm", "pfm" };
+	static const char *ext[] = { "", "png", "jpg", "pnm", "pfm", "tif" };
 	char name[64], detail[256] = "";
 	int nch, ok = 1;
 
@@ -358,7 +359,7 @@ static void test_png_pieces(void)
 				continue;
 			}
 			for (t = 0; t < 3; t++) {
-				struct io_write_opts o = { IO_PNG, depth, 0, threads[t], IO_PNG_FAST };
+				struct io_write_opts o = { IO_PNG, depth, 0, threads[t], IO_PNG_FAST, IO_TIFF_DEFLATE };
 
 				snprintf(fn, sizeof fn, "pieces%d_%d_%d.png", depth, nch, threads[t]);
 				if (t == 0)
@@ -397,7 +398,7 @@ static void test_png_pieces(void)
 		ok = make_image(&im, 700, 500, 3, fn_k255) == 0;
 		detail[0] = '\0';
 		for (i = 0; ok && i < 5; i++) {
-			struct io_write_opts o = { IO_PNG, 8, 0, 2, levels[i] };
+			struct io_write_opts o = { IO_PNG, 8, 0, 2, levels[i], IO_TIFF_DEFLATE };
 
 			snprintf(fn, sizeof fn, "level%d.png", i);
 			err_clear(&err);
@@ -487,22 +488,24 @@ static void test_jpeg_scan_limit(void)
 	img_free(&im);
 }
 
-static void test_round_trip_pfm(void)
+/* A float TIFF (-d 32f: depth 32) keeps every channel, alpha included. */
+static void test_round_trip_float(enum io_format f)
 {
-	char detail[256] = "";
+	char detail[256] = "", name[96];
 	int nch, ok = 1;
 
 	for (nch = 1; nch <= 4; nch++) {
 		struct image im = { 0 }, back = { 0 };
 		struct err err = { 0 };
-		int want = nch >= 3 ? 3 : 1;
+		int want = f == IO_TIFF ? nch : nch >= 3 ? 3 : 1;
 		int c, same = 1;
 
 		if (make_image(&im, 19, 11, nch, fn_float)) {
 			ok = 0;
 			continue;
 		}
-		if (round_trip(&im, "rt.pfm", IO_PFM, 0, 0, &back, &err)) {
+		if (round_trip(&im, f == IO_TIFF ? "rt.tif" : "rt.pfm", f, f == IO_TIFF ? 32 : 0, 0,
+			       &back, &err)) {
 			ok = 0;
 			note(detail, sizeof detail,
 				 " %d ch: %s;", nch, err.msg);
@@ -525,7 +528,9 @@ static void test_round_trip_pfm(void)
 		img_free(&back);
 		img_free(&im);
 	}
-	check(ok, "pfm round trip bit-exact incl. negative and >1 (1-4 channels)", "%s", detail);
+	snprintf(name, sizeof name, "%s round trip bit-exact incl. negative and >1 (1-4 channels)",
+		 f == IO_TIFF ? "float tiff" : "pfm");
+	check(ok, name, "%s", detail);
 }
 
 static void test_pfm_big_endian(void)
@@ -607,7 +612,7 @@ static void test_jpeg(void)
 {
 	struct image im = { 0 }, back = { 0 }, noise = { 0 };
 	struct err err = { 0 };
-	struct io_write_opts lo = { IO_JPEG, 0, 20, 1, IO_PNG_FAST }, hi = { IO_JPEG, 0, 90, 1, IO_PNG_FAST };
+	struct io_write_opts lo = { IO_JPEG, 0, 20, 1, IO_PNG_FAST, IO_TIFF_DEFLATE }, hi = { IO_JPEG, 0, 90, 1, IO_PNG_FAST, IO_TIFF_DEFLATE };
 	double mx = INFINITY, mean = INFINITY;
 	long s_lo, s_hi;
 	int rc;
@@ -1049,7 +1054,7 @@ static void test_bad_inputs(void)
 #define BYTES(s) s, sizeof s - 1
 	static const struct { const char *name, *want, *data; size_t n; } t[] = {
 		{ "empty", "empty file", BYTES("") },
-		{ "garbage", "not a PNG, JPEG, PNM or PFM image", BYTES("hello world\n") },
+		{ "garbage", "not a PNG, JPEG, PNM, PFM or TIFF image", BYTES("hello world\n") },
 		{ "truncated P6", "truncated PNM data", BYTES("P6\n4 4\n255\nabcdef") },
 		{ "truncated P5 16-bit", "truncated PNM data", BYTES("P5 2 1 65535\n\1\2\3") },
 		{ "maxval 0", "maxval", BYTES("P5 1 1 0\n\0") },
@@ -1245,8 +1250,8 @@ static void test_write_errors(void)
 {
 	struct image im = { 0 }, wide = { 0 };
 	struct err err = { 0 };
-	struct io_write_opts png = { IO_PNG, 0, 0, 1, IO_PNG_FAST }, none = { IO_NONE, 0, 0, 1, IO_PNG_FAST };
-	struct io_write_opts d12 = { IO_PNG, 12, 0, 1, IO_PNG_FAST }, q101 = { IO_JPEG, 0, 101, 1, IO_PNG_FAST };
+	struct io_write_opts png = { IO_PNG, 0, 0, 1, IO_PNG_FAST, IO_TIFF_DEFLATE }, none = { IO_NONE, 0, 0, 1, IO_PNG_FAST, IO_TIFF_DEFLATE };
+	struct io_write_opts d12 = { IO_PNG, 12, 0, 1, IO_PNG_FAST, IO_TIFF_DEFLATE }, q101 = { IO_JPEG, 0, 101, 1, IO_PNG_FAST, IO_TIFF_DEFLATE };
 	struct stat st;
 	char path[256];
 	int rc;
@@ -1287,7 +1292,7 @@ static void test_write_errors(void)
 	write_bytes(tmp("keep.jpg"), "original", 8);
 	err_clear(&err);
 	if (img_alloc(&wide, 70000, 1, 3, &err) == 0) {
-		struct io_write_opts jpg = { IO_JPEG, 0, 90, 1, IO_PNG_FAST };
+		struct io_write_opts jpg = { IO_JPEG, 0, 90, 1, IO_PNG_FAST, IO_TIFF_DEFLATE };
 
 		rc = io_write(tmp("keep.jpg"), &wide, &jpg, &err);
 		check(rc == -1 && err.cls == ERR_DATA && file_is(tmp("keep.jpg"), "original") &&
@@ -1334,7 +1339,7 @@ static int child_write_limited(const char *path, int use_handler)
 		struct rlimit rl;
 		struct image im = { 0 };
 		struct err err = { 0 };
-		struct io_write_opts o = { IO_PNM, 16, 0, 1, IO_PNG_FAST };
+		struct io_write_opts o = { IO_PNM, 16, 0, 1, IO_PNG_FAST, IO_TIFF_DEFLATE };
 		int rc;
 
 		if (make_image(&im, 300, 300, 3, fn_noise))
@@ -1385,7 +1390,7 @@ static int child_write_stdout(int fd, const char *want)
 	if (pid == 0) {
 		struct image im;
 		struct err err = { 0 };
-		struct io_write_opts o = { IO_PNM, 8, 0, 1, IO_PNG_FAST };
+		struct io_write_opts o = { IO_PNM, 8, 0, 1, IO_PNG_FAST, IO_TIFF_DEFLATE };
 		int rc;
 
 		signal(SIGPIPE, SIG_IGN);
@@ -1406,7 +1411,7 @@ static void test_stdout(void)
 {
 	struct image im = { 0 };
 	struct err err = { 0 };
-	struct io_write_opts o = { IO_PNM, 8, 0, 1, IO_PNG_FAST }, none = { IO_NONE, 0, 0, 1, IO_PNG_FAST };
+	struct io_write_opts o = { IO_PNM, 8, 0, 1, IO_PNG_FAST, IO_TIFF_DEFLATE }, none = { IO_NONE, 0, 0, 1, IO_PNG_FAST, IO_TIFF_DEFLATE };
 	int saved, fd, rc, p[2];
 	long n;
 
@@ -1456,7 +1461,10 @@ int main(void)
 	test_round_trip_int(IO_PNG, 16);
 	test_round_trip_int(IO_PNM, 8);
 	test_round_trip_int(IO_PNM, 16);
-	test_round_trip_pfm();
+	test_round_trip_float(IO_PFM);
+	test_round_trip_int(IO_TIFF, 8);
+	test_round_trip_int(IO_TIFF, 16);
+	test_round_trip_float(IO_TIFF);
 	test_png_pieces();
 	test_pfm_big_endian();
 	test_pfm_rows_bottom_up();

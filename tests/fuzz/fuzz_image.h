@@ -55,6 +55,10 @@ static void fuzz_encode(const struct image *im)
 	err_clear(&err);
 	if (io_jpeg_encode(f, "fuzz.jpg", im, 90, NULL, &err) != 0 && err.cls == ERR_NONE)
 		abort();
+	err_clear(&err);
+	if (io_tiff_encode(f, "fuzz.tif", im, 0, IO_TIFF_DEFLATE, NULL, &err) != 0 &&
+	    err.cls == ERR_NONE)
+		abort();
 	fclose(f);
 	free(buf);
 }

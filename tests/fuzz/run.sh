@@ -26,18 +26,21 @@ gen_images() {
 		./imfilter -k identity "$S/$f.png" "$1/gen-$f.pnm" 2>/dev/null
 		./imfilter -k identity -d 16 "$S/$f.png" "$1/gen-$f-16.pnm" 2>/dev/null
 		./imfilter -k emboss "$S/$f.png" "$1/gen-$f.pfm" 2>/dev/null
+		./imfilter -k identity --tiff-compression lzw "$S/$f.png" "$1/gen-$f.tif" 2>/dev/null
+		./imfilter -k emboss -d 32f --tiff-compression none "$S/$f.png" "$1/gen-$f-f.tif" 2>/dev/null
 	done
 }
 
 # seeds TARGET DIR: fills DIR with the generated and shared seeds of TARGET.
 seeds() {
 	mkdir -p "$2" "$B/gen"
-	[ -n "$(ls -A "$B/gen")" ] || gen_images "$B/gen"
+	ls "$B"/gen/*.tif >/dev/null 2>&1 || gen_images "$B/gen"
 	case $1 in
 	kernel) cp kernels/*.kernel "$2"/ ;;
 	png) cp "$S"/*.png "$TD"/libpng-crashers/*.png "$B"/gen/*.png "$2"/ ;;
 	jpeg) cp "$TD"/jpeg/*.jpg "$B"/gen/*.jpg "$2"/ ;;
 	pnm) cp "$B"/gen/*.pnm "$B"/gen/*.pfm "$2"/ ;;
+	tiff) cp "$B"/gen/*.tif "$2"/ ;;
 	esac
 }
 
