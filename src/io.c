@@ -859,6 +859,20 @@ static int encode_to(FILE *f, const char *name, void *ctx, struct err *err)
 	return encode(f, name, e->info, e->p, e->seekable, e->src, err);
 }
 
+/*
+ * unseekable says whether the output at path is written as a stream:
+ * standard output, or a device or FIFO (io_write_atomic writes those as
+ * they are), where an encoder cannot seek back (PFM's bottom-up rows,
+ * TIFF's directory).
+ */
+static int unseekable(const char *path)
+{
+	struct stat st;
+
+	return strcmp(path, "-") == 0 ||
+	       (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+}
+
 /* window is io_write_window's answer once the parameters are resolved. */
 static int window(const struct image *info, const struct enc_params *p, int is_stdout)
 {
@@ -877,7 +891,7 @@ static int window(const struct image *info, const struct enc_params *p, int is_s
 static int write_source(const char *path, const struct image *info, const struct enc_params *p,
 			const struct io_source *src, struct err *err)
 {
-	struct encode_ctx ctx = { info, p, src, strcmp(path, "-") != 0 };
+	struct encode_ctx ctx = { info, p, src, !unseekable(path) };
 
 	return io_write_atomic(path, encode_to, &ctx, err);
 }
@@ -912,7 +926,7 @@ int io_write_window(const char *path, const struct image *info, const struct io_
 
 	if (check_info(name, info, err) || resolve(name, !is_stdout, info, opts, &p, err))
 		return -1;
-	return window(info, &p, is_stdout);
+	return window(info, &p, unseekable(path));
 }
 
 int io_write_source(const char *path, const struct image *info, const struct io_write_opts *opts,
@@ -925,7 +939,7 @@ int io_write_source(const char *path, const struct image *info, const struct io_
 
 	if (check_info(name, info, err) || resolve(name, !is_stdout, info, opts, &p, err))
 		return -1;
-	need = window(info, &p, is_stdout);
+	need = window(info, &p, unseekable(path));
 	if (src->cap != 0 && src->cap < need)
 		return err_set(err, ERR_SOFTWARE, "%s: the source keeps %d rows, the encoder needs %d",
 			       name, src->cap, need);
