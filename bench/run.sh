@@ -270,73 +270,45 @@ notes() {
 	: > "$R/notes"
 }
 
-# giga_table: the gigapixel rows (see the top of this file).
-giga_table() {
-	in=$G/giga.png
-	for ext in png jpg; do
-		out=$R/giga.$ext
-		[ "$ext" = jpg ] && q=90 || q=
-		for kind in general gaussian; do
-			if [ "$kind" = general ]; then
-				spec=$D/k15.kernel kname="general 15x15"
-			else
-				spec=gaussian:10 kname="gaussian:10 (61x61)"
-			fi
-			job="PNG to $(echo "$ext" | sed 's/jpg/JPEG/; s/png/PNG/')"
-			where="$job, $kname"
-			c=$(cell "imfilter-$kind" "$out" "$IMF" -k "$spec" "$in" "$out")
-			it=$(num_t "$c")
-			row="| $job | $kname | $(show_t "$c") | $(mpxs "$it" $GMPX) | $(show_m "$c") |"
-			outs=$(show_sz "$c")
-			vt=-
-			case " $peers " in *" vips "*)
-				o="$out${q:+[Q=$q]}"
-				if [ "$kind" = general ]; then
-					c=$(cell "vips-$kind" "$out" vips conv "$in" "$o" "$D/k15.mat")
-				else
-					c=$(cell "vips-$kind" "$out" vips convsep "$in" "$o" "$G/g10.mat")
-				fi
-				vt=$(num_t "$c")
-				row="$row $(show_t "$c") | $(mpxs "$vt" $GMPX) | $(show_m "$c") |"
-				outs="$outs / $(show_sz "$c")"
-			esac
-			echo "$row $(ratio "$vt" "$it") | $outs |"
-			rm -f "$out"
-		done
-	done
-	giga_tiff_rows
+# giga_row LABEL JOB KIND IN OUT VIPS_OUT: one gigapixel row, imfilter and
+# libvips (writing to VIPS_OUT, OUT with its save options) filtering IN with
+# KIND's kernel; LABEL names the cells for the budget's skips.
+giga_row() {
+	label=$1 job=$2 kind=$3 in=$4 out=$5 o=$6
+	if [ "$kind" = general ]; then
+		spec=$D/k15.kernel kname="general 15x15" vop=conv vmat=$D/k15.mat
+	else
+		spec=gaussian:10 kname="gaussian:10 (61x61)" vop=convsep vmat=$G/g10.mat
+	fi
+	where="$job, $kname"
+	c=$(cell "imfilter-$label$kind" "$out" "$IMF" -k "$spec" "$in" "$out")
+	it=$(num_t "$c")
+	row="| $job | $kname | $(show_t "$c") | $(mpxs "$it" $GMPX) | $(show_m "$c") |"
+	outs=$(show_sz "$c")
+	vt=-
+	case " $peers " in *" vips "*)
+		c=$(cell "vips-$label$kind" "$out" vips $vop "$in" "$o" "$vmat")
+		vt=$(num_t "$c")
+		row="$row $(show_t "$c") | $(mpxs "$vt" $GMPX) | $(show_m "$c") |"
+		outs="$outs / $(show_sz "$c")"
+	esac
+	echo "$row $(ratio "$vt" "$it") | $outs |"
+	rm -f "$out"
 }
 
-# giga_tiff_rows: the tiled float TIFF to a float TIFF (see the top of this file).
-giga_tiff_rows() {
-	in=$G/giga-f32.tif
-	out=$R/giga.tif
+# giga_table: the gigapixel rows (see the top of this file): the PNG to
+# PNG and to JPEG, then the tiled float TIFF to a float TIFF.
+giga_table() {
+	for ext in png jpg; do
+		[ "$ext" = jpg ] && q=90 || q=
+		for kind in general gaussian; do
+			giga_row "" "PNG to $(echo "$ext" | sed 's/jpg/JPEG/; s/png/PNG/')" "$kind" \
+				"$G/giga.png" "$R/giga.$ext" "$R/giga.$ext${q:+[Q=$q]}"
+		done
+	done
 	for kind in general gaussian; do
-		if [ "$kind" = general ]; then
-			spec=$D/k15.kernel kname="general 15x15"
-		else
-			spec=gaussian:10 kname="gaussian:10 (61x61)"
-		fi
-		job="float TIFF (tiled, grey) to float TIFF"
-		where="$job, $kname"
-		c=$(cell "imfilter-tiff-$kind" "$out" "$IMF" -k "$spec" "$in" "$out")
-		it=$(num_t "$c")
-		row="| $job | $kname | $(show_t "$c") | $(mpxs "$it" $GMPX) | $(show_m "$c") |"
-		outs=$(show_sz "$c")
-		vt=-
-		case " $peers " in *" vips "*)
-			o="$out[compression=deflate,predictor=float,bigtiff]"
-			if [ "$kind" = general ]; then
-				c=$(cell "vips-tiff-$kind" "$out" vips conv "$in" "$o" "$D/k15.mat")
-			else
-				c=$(cell "vips-tiff-$kind" "$out" vips convsep "$in" "$o" "$G/g10.mat")
-			fi
-			vt=$(num_t "$c")
-			row="$row $(show_t "$c") | $(mpxs "$vt" $GMPX) | $(show_m "$c") |"
-			outs="$outs / $(show_sz "$c")"
-		esac
-		echo "$row $(ratio "$vt" "$it") | $outs |"
-		rm -f "$out"
+		giga_row tiff- "float TIFF (tiled, grey) to float TIFF" "$kind" "$G/giga-f32.tif" \
+			"$R/giga.tif" "$R/giga.tif[compression=deflate,predictor=float,bigtiff]"
 	done
 }
 

@@ -19,7 +19,6 @@ Each check prints PASS or FAIL.
 """
 import json
 import os
-import struct
 import subprocess
 import sys
 import time
@@ -27,6 +26,9 @@ import time
 import numpy as np
 import tifffile
 from PIL import Image
+
+from meta import icc_profile
+from pfm import write_pfm
 
 IMF = os.path.abspath(sys.argv[1])
 D = os.path.abspath(sys.argv[2])
@@ -338,13 +340,6 @@ if wanted("--page past the last"):
 # ---- the same results by the PNG and PFM paths ---------------------------------------------
 
 
-def write_pfm(path, a):
-    h, w, c = a.shape
-    with open(path, "wb") as f:
-        f.write(b"PF\n" if c == 3 else b"Pf\n")
-        f.write(b"%d %d\n-1.0\n" % (w, h))
-        f.write(np.ascontiguousarray(a[::-1]).astype("<f4").tobytes())
-
 
 def read_pfm(path):
     with open(path, "rb") as f:
@@ -388,35 +383,6 @@ for base, want_depth in [("rgb8", 8), ("rgb16", 16)]:
         tool(CONVERT, p("via-tif.png"), "-compress", "none", p("via-tif.tif"))
         ok = np.array_equal(tifffile.imread(p("via-png.tif")), tifffile.imread(p("via-tif.tif")))
     report(name, ok, (r1.stderr + r2.stderr).strip() or "the pixels differ")
-
-def icc_profile():
-    """A minimal ICC v2 display profile (as meta.py makes it), which libpng accepts."""
-    def text_desc(s):
-        b = s.encode() + b"\0"
-        return b"desc" + b"\0" * 4 + struct.pack(">I", len(b)) + b + b"\0" * 12 + b"\0" * 67
-
-    tags = [
-        (b"desc", text_desc("imfilter test profile")),
-        (b"wtpt", b"XYZ " + b"\0" * 4 + struct.pack(">iii", 0xF6D6, 0x10000, 0xD32D)),
-        (b"cprt", b"text" + b"\0" * 4 + b"No copyright, test data\0"),
-    ]
-    table_len = 4 + 12 * len(tags)
-    offset = 128 + table_len
-    table, data = b"", b""
-    for sig, body in tags:
-        while (offset + len(data)) % 4:
-            data += b"\0"
-        table += sig + struct.pack(">II", offset + len(data), len(body))
-        data += body
-    while len(data) % 4:
-        data += b"\0"
-    size = 128 + table_len + len(data)
-    header = struct.pack(">I4sI4s4s4s", size, b"none", 0x02100000, b"mntr", b"RGB ", b"XYZ ")
-    header += struct.pack(">6H", 2026, 11, 26, 0, 0, 0) + b"acsp" + b"\0" * 4
-    header += b"\0" * 4 + b"\0" * 8 + b"\0" * 8 + struct.pack(">I", 0)
-    header += struct.pack(">iii", 0xF6D6, 0x10000, 0xD32D) + b"none" + b"\0" * 16
-    header += b"\0" * (128 - len(header))
-    return header + struct.pack(">I", len(tags)) + table + data
 
 
 # ---- pipes and threads ------------------------------------------------------------------------
