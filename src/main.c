@@ -1,4 +1,4 @@
-/* main.c: imfilter's entry point; everything happens in cli.c. */
+/* main.c: imfilter's entry point; everything happens in cli.c (args.c reads the command line). */
 #include <stdlib.h>
 
 #include "cli.h"

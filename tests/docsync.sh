@@ -1,12 +1,12 @@
 #!/bin/sh
 # docsync.sh: --help, the man page and the README describe the same program:
-# every long option in cli.c's table is in --help and man/imfilter.1, and
+# every long option in args.c's table is in --help and man/imfilter.1, and
 # every option the man page documents is in the table.
-table=$(sed -n '/cli_opts\[\] = {/,/^};/p' src/cli.c | grep -oE '^\s*\{ "[a-z][a-z0-9-]*"' | grep -oE '[a-z][a-z0-9-]*' | sort -u)
+table=$(sed -n '/cli_opts\[\] = {/,/^};/p' src/args.c | grep -oE '^\s*\{ "[a-z][a-z0-9-]*"' | grep -oE '[a-z][a-z0-9-]*' | sort -u)
 IMF=${IMF:-./imfilter}
 help=$("$IMF" --help)
 man=$(sed 's/\\-/-/g' man/imfilter.1)
-[ -n "$table" ] || { echo "FAIL: docsync: no options found in src/cli.c"; exit 0; }
+[ -n "$table" ] || { echo "FAIL: docsync: no options found in src/args.c"; exit 0; }
 missing_help= missing_man=
 for o in $table; do
 	printf '%s\n' "$help" | grep -q -- "--$o\b" || missing_help="$missing_help --$o"
