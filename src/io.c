@@ -324,20 +324,10 @@ int io_read_sink(const char *path, struct io_read_opts *opts, const struct io_si
 	return read_into(path, opts != NULL ? opts : &none, 0, sink, err);
 }
 
-/*
- * The image sink: planes allocated at begin, rows written in place.  It
- * tells io_read_opts' rows callback (io.h), if any, as rows become final.
- */
+/* The image sink: planes allocated at begin, rows written in place. */
 struct image_sink {
 	struct image *im;
-	const struct io_read_opts *opts;   /* NULL: no callback */
 };
-
-static void image_rows(const struct image_sink *s, int n)
-{
-	if (s->opts != NULL && s->opts->rows != NULL)
-		s->opts->rows(s->opts->rows_ctx, s->im, n);
-}
 
 static int image_begin(void *ctx, struct image *info, struct err *err)
 {
@@ -347,7 +337,6 @@ static int image_begin(void *ctx, struct image *info, struct err *err)
 		return -1;
 	s->im->depth = info->depth;
 	img_move_meta(s->im, info);
-	image_rows(s, 0);
 	return 0;
 }
 
@@ -358,23 +347,18 @@ static float *image_row(void *ctx, int c, int y)
 	return plane_row(&s->im->ch[c], y);
 }
 
-/* The last row is told by io_read_opts, once the input is closed. */
 static int image_put(void *ctx, int n, struct err *err)
 {
-	struct image_sink *s = ctx;
-
+	(void)ctx;
+	(void)n;
 	(void)err;
-	if (n < s->im->h)
-		image_rows(s, n);
 	return 0;
 }
 
-static void image_sink_init(struct io_sink *sink, struct image_sink *s, struct image *im,
-			    const struct io_read_opts *opts)
+static void image_sink_init(struct io_sink *sink, struct image_sink *s, struct image *im)
 {
 	memset(im, 0, sizeof *im);
 	s->im = im;
-	s->opts = opts;
 	sink->begin = image_begin;
 	sink->row = image_row;
 	sink->put = image_put;
@@ -387,14 +371,11 @@ int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
 	struct image_sink s;
 	struct io_sink sink;
 
-	image_sink_init(&sink, &s, im, opts);
+	image_sink_init(&sink, &s, im);
 	if (read_into(path, opts, 1, &sink, err)) {
-		/* Whoever reads *im as it comes must be done before it goes. */
-		image_rows(&s, -1);
 		img_free(im);
 		return -1;
 	}
-	image_rows(&s, im->h);
 	return 0;
 }
 
@@ -419,7 +400,7 @@ static int decode_image(const struct io_src *src, io_reader rd, struct image *im
 	struct io_sink sink;
 	struct io_src copy = *src;
 
-	image_sink_init(&sink, &s, im, NULL);
+	image_sink_init(&sink, &s, im);
 	copy.mapped = 0;
 	if (rd(&copy, &sink, err)) {
 		img_free(im);
@@ -774,20 +755,18 @@ fail:
 }
 
 /*
- * The image source: rows from an image's planes, which may still be being
- * made (io_rows, NULL: they are all there).  It holds the whole image, so
- * its cap is 0 and releasing rows does nothing.
+ * The image source: rows from an image's planes, all there.  It holds the
+ * whole image, so its cap is 0 and waiting and releasing do nothing.
  */
 struct image_source {
 	const struct image *im;
-	const struct io_rows *rows;
 };
 
 static int image_wait(void *ctx, int n)
 {
-	struct image_source *s = ctx;
-
-	return s->rows == NULL ? 0 : s->rows->wait(s->rows->ctx, n);
+	(void)ctx;
+	(void)n;
+	return 0;
 }
 
 static const float *image_src_row(void *ctx, int c, int y)
@@ -804,10 +783,9 @@ static void image_release(void *ctx, int n)
 }
 
 static void image_source_init(struct io_source *src, struct image_source *s,
-			      const struct image *im, const struct io_rows *rows)
+			      const struct image *im)
 {
 	s->im = im;
-	s->rows = rows;
 	src->wait = image_wait;
 	src->row = image_src_row;
 	src->release = image_release;
@@ -816,32 +794,32 @@ static void image_source_init(struct io_source *src, struct image_source *s,
 }
 
 int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  int threads, int level, const struct io_rows *rows, struct err *err)
+		  int threads, int level, struct err *err)
 {
 	struct image_source s;
 	struct io_source src;
 
-	image_source_init(&src, &s, im, rows);
+	image_source_init(&src, &s, im);
 	return io_png_write(f, name, im, depth, threads, level, &src, err);
 }
 
 int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
-		   int quality, const struct io_rows *rows, struct err *err)
+		   int quality, struct err *err)
 {
 	struct image_source s;
 	struct io_source src;
 
-	image_source_init(&src, &s, im, rows);
+	image_source_init(&src, &s, im);
 	return io_jpeg_write(f, name, im, quality, &src, err);
 }
 
 int io_tiff_encode(FILE *f, const char *name, const struct image *im, int depth,
-		   int compression, const struct io_rows *rows, struct err *err)
+		   int compression, struct err *err)
 {
 	struct image_source s;
 	struct io_source src;
 
-	image_source_init(&src, &s, im, rows);
+	image_source_init(&src, &s, im);
 	return io_tiff_write(f, name, im, depth, compression, 0, &src, err);
 }
 
@@ -899,12 +877,6 @@ static int write_source(const char *path, const struct image *info, const struct
 int io_write(const char *path, const struct image *im,
 	     const struct io_write_opts *opts, struct err *err)
 {
-	return io_write_rows(path, im, opts, NULL, err);
-}
-
-int io_write_rows(const char *path, const struct image *im, const struct io_write_opts *opts,
-		  const struct io_rows *rows, struct err *err)
-{
 	struct enc_params p;
 	struct image_source s;
 	struct io_source src;
@@ -913,7 +885,7 @@ int io_write_rows(const char *path, const struct image *im, const struct io_writ
 
 	if (check_image(name, im, err) || resolve(name, !is_stdout, im, opts, &p, err))
 		return -1;
-	image_source_init(&src, &s, im, rows);
+	image_source_init(&src, &s, im);
 	return write_source(path, im, &p, &src, err);
 }
 

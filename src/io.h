@@ -64,18 +64,6 @@ struct io_read_opts {
 	 * the caps: see io_jpeg.c), "" when nothing was, for one warning line.
 	 */
 	char warning[IO_WARNING_LEN];
-	/*
-	 * For a reader that works on the image while it is decoded (stream.c;
-	 * NULL: none): rows(rows_ctx, im, n) is called from the decoding
-	 * thread when rows 0..n-1 of every plane of *im are final.  n == 0
-	 * comes once *im is allocated and its depth and metadata are set
-	 * (not every decoder says so early; a reader must not touch *im
-	 * before); n == im->h once decoding has succeeded, checks included;
-	 * n == -1 when it failed, before *im is freed: that call must not
-	 * return while anyone still reads *im.
-	 */
-	void (*rows)(void *ctx, const struct image *im, int n);
-	void *rows_ctx;
 };
 
 int io_read_opts(const char *path, struct image *im, struct io_read_opts *opts,
@@ -130,23 +118,6 @@ int io_write_float(const struct image *info, const struct io_write_opts *opts);
  */
 int io_write(const char *path, const struct image *im,
 	     const struct io_write_opts *opts, struct err *err);
-
-/*
- * The other half of overlapping (stream.c): an encoder that is given an
- * io_rows calls wait(ctx, n) before it reads rows below n.  wait returns
- * 0 once they are final, or -1 when they never will be; the encoder then
- * fails (its error message is the caller's to replace).  wait may be
- * called from several threads at once.  The size, depth and metadata of
- * the image must be final before the encoder starts.
- */
-struct io_rows {
-	int (*wait)(void *ctx, int n);
-	void *ctx;
-};
-
-/* io_write_rows is io_write for an image whose rows are still being made (rows). */
-int io_write_rows(const char *path, const struct image *im, const struct io_write_opts *opts,
-		  const struct io_rows *rows, struct err *err);
 
 /*
  * io_write_atomic is io_write's file handling for any content: fill(f,

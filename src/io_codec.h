@@ -127,7 +127,7 @@ static inline int io_src_wait(const struct io_source *src, const char *name, int
 /*
  * The whole-image forms, which the fuzz targets call: a decoder into *im
  * (zeroed on failure; src->max_pixels applies), an encoder from im's
- * planes, with rows that may still be being made (io_rows, NULL: none).
+ * planes.
  */
 int io_png_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_jpeg_decode(const struct io_src *src, struct image *im, struct err *err);
@@ -135,12 +135,12 @@ int io_pnm_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_pfm_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_tiff_decode(const struct io_src *src, struct image *im, struct err *err);
 int io_png_encode(FILE *f, const char *name, const struct image *im, int depth,
-		  int threads, int level, const struct io_rows *rows, struct err *err);
+		  int threads, int level, struct err *err);
 int io_jpeg_encode(FILE *f, const char *name, const struct image *im,
-		   int quality, const struct io_rows *rows, struct err *err);
+		   int quality, struct err *err);
 /* The TIFF is made in memory and written to f at the end (f need not seek). */
 int io_tiff_encode(FILE *f, const char *name, const struct image *im, int depth,
-		   int compression, const struct io_rows *rows, struct err *err);
+		   int compression, struct err *err);
 
 /*
  * io_check_size vets the dimensions a file declares before anything is

@@ -49,14 +49,14 @@ static void fuzz_encode(const struct image *im)
 
 	if (f == NULL)
 		return;
-	if (io_png_encode(f, "fuzz.png", im, im->depth > 8 ? 16 : 8, 1, 0, NULL, &err) != 0 &&
+	if (io_png_encode(f, "fuzz.png", im, im->depth > 8 ? 16 : 8, 1, 0, &err) != 0 &&
 	    err.cls == ERR_NONE)
 		abort();
 	err_clear(&err);
-	if (io_jpeg_encode(f, "fuzz.jpg", im, 90, NULL, &err) != 0 && err.cls == ERR_NONE)
+	if (io_jpeg_encode(f, "fuzz.jpg", im, 90, &err) != 0 && err.cls == ERR_NONE)
 		abort();
 	err_clear(&err);
-	if (io_tiff_encode(f, "fuzz.tif", im, 0, IO_TIFF_DEFLATE, NULL, &err) != 0 &&
+	if (io_tiff_encode(f, "fuzz.tif", im, 0, IO_TIFF_DEFLATE, &err) != 0 &&
 	    err.cls == ERR_NONE)
 		abort();
 	fclose(f);
