@@ -14,7 +14,7 @@ enum io_format {
 	IO_JPEG,
 	IO_PNM,   /* P5 (grey) or P6 (RGB), 8 or 16 bit */
 	IO_PFM,   /* Pf (grey) or PF (RGB), 32-bit float */
-	IO_TIFF   /* TIFF and BigTIFF, through libtiff (io_tiff.c) */
+	IO_TIFF   /* TIFF and BigTIFF, through libtiff (io_tiff.c, io_tiff_read.c) */
 };
 
 /* io_format_by_name maps "png", "jpeg"/"jpg", "pnm"/"pgm"/"ppm", "pfm", "tiff"/"tif". */

@@ -1,5 +1,5 @@
 /*
- * fuzz_tiff.c: the TIFF decoder (libtiff under io_tiff.c's checks) on
+ * fuzz_tiff.c: the TIFF decoder (libtiff under io_tiff_read.c's checks) on
  * arbitrary bytes; a small decoded image is encoded again as PNG, JPEG
  * and TIFF (fuzz_image.h), which writes whatever metadata it carried,
  * the GeoTIFF tags included.
