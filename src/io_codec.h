@@ -125,6 +125,13 @@ static inline int io_src_wait(const struct io_source *src, const char *name, int
 }
 
 /*
+ * io_output_is_stream says whether path (links followed) exists and is
+ * neither a regular file nor a directory: a device, a FIFO or a socket,
+ * which io_write_atomic writes as it is, without seeking, as stdout.
+ */
+int io_output_is_stream(const char *path);
+
+/*
  * The whole-image forms, which the fuzz targets call: a decoder into *im
  * (zeroed on failure; src->max_pixels applies), an encoder from im's
  * planes.
