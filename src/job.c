@@ -7,6 +7,7 @@
 
 #include "color.h"
 #include "georef.h"
+#include "pipe.h"
 #include "step.h"
 
 int job_shape_parse(const char *s, enum job_shape *shape)
@@ -22,80 +23,8 @@ int job_shape_parse(const char *s, enum job_shape *shape)
 	return 0;
 }
 
-/*
- * The data flow.  Each step (stage) owns a window: its input rows
- * [y0, y0 + n), row y at slot y - y0 of planes of cap rows.  A stage
- * computes its output a strip at a time; strip [r0, r1) reads the input
- * rows step_need gives, [a, b), as one view of the window, so every
- * engine runs on contiguous rows.  Rows come into the window at its end:
- * from the decoder (stage 0) or as the strips of the stage before, which
- * are written straight into the free slots.  When the window is full its
- * rows still needed (from the least a of the strips to come, amin) slide
- * to its top; the window is sized for the largest span a strip and the
- * rows coming in need at once, so memory follows the kernel and the
- * strip, not the image's height.  A step that holds its input has a
- * window of the whole input.
- *
- * The last stage writes its strips into the output: the rows of an image
- * (job_image) or a ring of K strip slots that the encoder reads
- * (io_source): strip s goes to slot s % K once the encoder has released
- * the rows of strip s - K, and the encoder never asks for more than
- * (K - 1) strips past what it released (cap), so it never waits on a slot
- * it holds itself.
- *
- * Threads and the lock.  The decoder runs on a thread of its own, writing
- * rows into stage 0's window: it waits for a free slot (row()), marks the
- * row it is writing (writing) and publishes it (put(), decoded).  The
- * filter has no thread: whichever encoder thread needs rows that are not
- * made runs the next strip of the last stage (busy keeps it to one at a
- * time), pulling strips through the stages before it.  Stage 0's window
- * slides only under the lock and when the decoder is not writing a row;
- * the decoder writes only into slots past the rows the filter reads.
- * Other stages' windows are the filter's alone.
- */
-
 /* The decoder's lookahead: rows it may decode past what the next strip needs. */
 #define LOOKAHEAD_ROWS 32
-
-struct stage {
-	struct step st;
-	struct plane win[IMG_MAX_CHANNELS];
-	int cap, y0, n;           /* n: rows in the window (stage 0 with a decoder: decoded - y0) */
-	int ext;                  /* the window is the caller's whole image */
-	int taken;                /* input rows premultiplied (and linearised) so far */
-	int next;                 /* the next output row to compute */
-	int rows;                 /* output rows per strip */
-	int nstrips;
-	int *amin;                /* per strip: the least first input row of it and the strips after */
-	int span;                 /* input rows a strip and those kept for the next need at once */
-};
-
-struct pipe {
-	const struct job_spec *pj;
-	int nst;
-	struct stage *stg;
-	int threads;
-	int linear_in, linear_out;
-	unsigned finish_mask;
-	/* The source: the decoder (job_file) or an image (job_image). */
-	int from_decoder;
-	struct image info;        /* the input's size, channels, depth and metadata */
-	/* The output: a ring for the encoder, or an image. */
-	struct image *dst;
-	struct plane ring[IMG_MAX_CHANNELS];
-	int ring_k;
-	/* Under the lock: */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int started, planned, abort;
-	int decoded, writing, dec_failed;
-	int want;                 /* the decoded rows the filter waits for (0: it does not) */
-	int dec_cancelled;        /* the decoder stopped because the rest did */
-	int made;                 /* output rows made */
-	int released;             /* output rows the encoder is done with */
-	int busy, failed;
-	struct err ferr;          /* the filter's error */
-};
 
 /* ---- windows ---------------------------------------------------------------- */
 
@@ -140,7 +69,7 @@ static int plan_strips(struct stage *g, struct err *err)
 	return 0;
 }
 
-static int alloc_planes(struct plane *p, int n, int w, int h, struct err *err)
+int pipe_alloc_planes(struct plane *p, int n, int w, int h, struct err *err)
 {
 	int c;
 
@@ -196,8 +125,6 @@ static int sink_begin(void *ctx, struct image *info, struct err *err)
 	return ok ? 0 : -1;
 }
 
-static int pull(struct pipe *P);
-
 /*
  * ready says whether the decoder may make the next strip itself (under
  * the lock): one step, its rows decoded, its ring slot free and no one
@@ -232,7 +159,7 @@ static float *sink_row(void *ctx, int c, int y)
 			/* Full: make room by making a strip, or by dropping rows no strip reads. */
 			if (ready(P)) {
 				P->busy = 1;
-				pull(P);
+				pipe_pull(P);
 				P->busy = 0;
 				pthread_cond_broadcast(&P->cond);
 			} else if (!P->busy && P->nst == 1 && g->amin[g->next / g->rows] > g->y0) {
@@ -261,7 +188,7 @@ static int sink_put(void *ctx, int n, struct err *err)
 	P->writing = 0;
 	while (ready(P)) {
 		P->busy = 1;
-		pull(P);
+		pipe_pull(P);
 		P->busy = 0;
 		pthread_cond_broadcast(&P->cond);
 	}
@@ -331,8 +258,7 @@ static int fill(struct pipe *P, int i, int b, int keep)
 	return 0;
 }
 
-/* take readies input rows up to b of stage i: linear light (stage 0), premultiplied. */
-static void take(struct pipe *P, int i, int b)
+void pipe_take(struct pipe *P, int i, int b)
 {
 	struct stage *g = &P->stg[i];
 	struct plane v[IMG_MAX_CHANNELS];
@@ -362,7 +288,7 @@ static int produce(struct pipe *P, int i, struct plane *out)
 	step_need(&g->st, r0, r1, &a, &b);
 	if (fill(P, i, b, g->amin[s]))
 		return -1;
-	take(P, i, b);
+	pipe_take(P, i, b);
 	for (c = 0; c < g->st.nch; c++)
 		view_rows(&v[c], &g->win[c], a - g->y0, b - a);
 	if (step_run(&g->st, v, a, r0, r1, out, P->threads, &P->ferr))
@@ -371,8 +297,7 @@ static int produce(struct pipe *P, int i, struct plane *out)
 	return 0;
 }
 
-/* finish applies the finishing touches to output rows out[] (views of a strip). */
-static void finish(struct pipe *P, struct plane *out)
+void pipe_finish(struct pipe *P, struct plane *out)
 {
 	const struct step *last = &P->stg[P->nst - 1].st;
 	struct image im;
@@ -387,12 +312,7 @@ static void finish(struct pipe *P, struct plane *out)
 		color_luma_rows(&im);
 }
 
-/*
- * pull makes the next strip of the output: into the image, or into its
- * ring slot once the encoder has released that slot's rows.  Called with
- * the lock held and busy set by the caller; returns with the lock held.
- */
-static int pull(struct pipe *P)
+int pipe_pull(struct pipe *P)
 {
 	struct stage *g = &P->stg[P->nst - 1];
 	struct plane out[IMG_MAX_CHANNELS];
@@ -412,7 +332,7 @@ static int pull(struct pipe *P)
 			view_rows(&out[c], &P->ring[c], (s % P->ring_k) * g->rows, rows);
 	rc = produce(P, P->nst - 1, out);
 	if (rc == 0)
-		finish(P, out);
+		pipe_finish(P, out);
 	if (rc == 0 && P->pj->opts->progress != NULL)
 		P->pj->opts->progress(P->pj->opts->progress_ctx, r0 + rows, g->st.oh);
 	pthread_mutex_lock(&P->lock);
@@ -442,7 +362,7 @@ static int src_wait(void *ctx, int n)
 			continue;
 		}
 		P->busy = 1;
-		rc = pull(P);
+		rc = pipe_pull(P);
 		P->busy = 0;
 		pthread_cond_broadcast(&P->cond);
 		if (rc)
@@ -474,7 +394,7 @@ static void src_release(void *ctx, int n)
 
 /* ---- planning ------------------------------------------------------------------------- */
 
-static void pipe_free(struct pipe *P)
+void pipe_free(struct pipe *P)
 {
 	int i, c;
 
@@ -503,11 +423,7 @@ static int hold_check(const struct pipe *P, int w, int h, const char *what, stru
 	return 0;
 }
 
-/*
- * plan sets up every stage for an input of P->info's size: steps, strips
- * and windows (ext: stage 0 reads the caller's planes).
- */
-static int plan(struct pipe *P, const struct image *ext, struct err *err)
+int pipe_plan(struct pipe *P, const struct image *ext, struct err *err)
 {
 	const struct job_spec *pj = P->pj;
 	int i, c, w = P->info.w, h = P->info.h, nch = P->info.nch, rows;
@@ -545,7 +461,7 @@ static int plan(struct pipe *P, const struct image *ext, struct err *err)
 		/* Room for the span and the rows coming in (a strip, or the decoder's lookahead). */
 		rows = i == 0 ? LOOKAHEAD_ROWS : P->stg[i - 1].rows;
 		g->cap = g->span + rows < g->st.h + rows ? g->span + rows : g->st.h + rows;
-		if (alloc_planes(g->win, g->st.nch, g->st.w, g->cap, err))
+		if (pipe_alloc_planes(g->win, g->st.nch, g->st.w, g->cap, err))
 			return -1;
 	}
 	return step_channels(pj->opts->channels, nch, &P->finish_mask, err);
@@ -565,11 +481,10 @@ static int plan_ring(struct pipe *P, const struct image *oinfo, int window, stru
 	if (P->ring_k > g->nstrips)
 		P->ring_k = g->nstrips;
 	/* The last step's planes: the encoder may read fewer (luma). */
-	return alloc_planes(P->ring, g->st.onch, oinfo->w, P->ring_k * g->rows, err);
+	return pipe_alloc_planes(P->ring, g->st.onch, oinfo->w, P->ring_k * g->rows, err);
 }
 
-/* log_steps prints each step's -v line. */
-static void log_steps(const struct pipe *P, const char *how)
+void pipe_log(const struct pipe *P, const char *how)
 {
 	char line[160];
 	int i;
@@ -585,62 +500,7 @@ static void log_steps(const struct pipe *P, const char *how)
 	}
 }
 
-/* ---- the two drivers ------------------------------------------------------------------- */
-
-/*
- * in_place says whether one step's strips can go back over the image they
- * are read from, one strip late (write_back): strip s's results replace
- * its input rows once strip s + 1 is made, so no strip from s + 2 on may
- * read a row before strip s + 1's (reflections at the bottom read back
- * into the image).  A fresh output image would be faulted in page by
- * page, which on a VM costs more than a small kernel's filtering.
- */
-static int in_place(const struct pipe *P, const struct image *im)
-{
-	const struct stage *g = &P->stg[0];
-	int s;
-
-	if (P->nst != 1 || g->st.ow != im->w || g->st.oh != im->h || g->st.onch != im->nch ||
-	    g->nstrips < 2)
-		return 0;
-	for (s = 2; s < g->nstrips; s++)
-		if (g->amin[s] < (s - 1) * g->rows)
-			return 0;
-	return 1;
-}
-
-/* write_back copies strip s's results from its ring slot over its rows of im. */
-static void write_back(struct pipe *P, struct image *im, int s)
-{
-	const struct stage *g = &P->stg[0];
-	int c, y, r0 = s * g->rows, r1 = r0 + g->rows < im->h ? r0 + g->rows : im->h;
-
-	for (c = 0; c < im->nch; c++)
-		for (y = r0; y < r1; y++)
-			memcpy(plane_row(&im->ch[c], y),
-			       plane_row(&P->ring[c], (s % P->ring_k) * g->rows + y - r0),
-			       (size_t)im->w * sizeof(float));
-	P->released = r1;
-}
-
-/* whole_in_place runs job_image's one step over im in one call (step_inplace). */
-static int whole_in_place(struct pipe *P, struct image *im, struct err *err)
-{
-	struct stage *g = &P->stg[0];
-
-	take(P, 0, im->h);
-	if (step_run(&g->st, im->ch, 0, 0, im->h, im->ch, P->threads, err))
-		return -1;
-	finish(P, im->ch);
-	if (P->pj->opts->progress != NULL)
-		P->pj->opts->progress(P->pj->opts->progress_ctx, im->h, im->h);
-	if (P->pj->opts->log != NULL)
-		step_log(&g->st, P->pj->opts->log, "in place");
-	return 0;
-}
-
-/* move_georef keeps a GeoTIFF's pixels on the map through every step (georef.h). */
-static void move_georef(const struct pipe *P, struct img_geo *geo)
+void pipe_move_georef(const struct pipe *P, struct img_geo *geo)
 {
 	struct georef_map g;
 	double m[2], b[2];
@@ -654,77 +514,7 @@ static void move_georef(const struct pipe *P, struct img_geo *geo)
 	georef_apply(geo, &g);
 }
 
-int job_image(const struct job_spec *pj, struct image *im, struct err *err)
-{
-	struct pipe P;
-	struct image out;
-	const struct step *last;
-	int rc = -1, inplace, s;
-
-	memset(&P, 0, sizeof P);
-	memset(&out, 0, sizeof out);
-	P.pj = pj;
-	P.info.w = im->w;
-	P.info.h = im->h;
-	P.info.nch = im->nch;
-	P.info.depth = im->depth;
-	pthread_mutex_init(&P.lock, NULL);
-	pthread_cond_init(&P.cond, NULL);
-	if (plan(&P, im, err))
-		goto done;
-	last = &P.stg[P.nst - 1].st;
-	if (P.nst == 1 && pj->opts->strip_rows == 0 && step_inplace(last)) {
-		/*
-		 * One call over the whole image, the engine working in place: it
-		 * keeps the few rows each band reads from another, and every other
-		 * row is read once and written once, in the caches.
-		 */
-		rc = whole_in_place(&P, im, err);
-		if (rc == 0)
-			move_georef(&P, &im->meta.geo);
-		goto done;
-	}
-	inplace = in_place(&P, im);
-	if (inplace) {
-		/* Two strip slots: the strip being made and the one before it. */
-		P.ring_k = 2;
-		if (alloc_planes(P.ring, im->nch, im->w, 2 * P.stg[0].rows, err))
-			goto done;
-	} else {
-		P.dst = &out;
-		if (img_alloc(&out, last->ow, last->oh, last->onch, err))
-			goto done;
-		out.depth = im->depth;
-	}
-	pthread_mutex_lock(&P.lock);
-	for (s = 0; P.made < last->oh && pull(&P) == 0; s++)
-		if (inplace && s > 0)
-			write_back(&P, im, s - 1);
-	pthread_mutex_unlock(&P.lock);
-	if (P.failed) {
-		*err = P.ferr;
-		goto done;
-	}
-	if (inplace) {
-		write_back(&P, im, s - 1);
-		move_georef(&P, &im->meta.geo);
-	} else {
-		img_move_meta(&out, im);
-		move_georef(&P, &out.meta.geo);
-		img_free(im);
-		*im = out;
-		memset(&out, 0, sizeof out);
-	}
-	if (pj->opts->log != NULL)
-		log_steps(&P, "");
-	rc = 0;
-done:
-	img_free(&out);
-	pipe_free(&P);
-	pthread_cond_destroy(&P.cond);
-	pthread_mutex_destroy(&P.lock);
-	return rc;
-}
+/* ---- reading a file, writing a file ------------------------------------------ */
 
 struct dec_arg {
 	struct pipe *P;
@@ -788,7 +578,7 @@ int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *
 		oinfo.meta.tiff = P.info.meta.tiff;
 		P.linear_out = pj->linear && !io_write_float(&oinfo, wo);
 		planned = 0;
-		if (plan(&P, NULL, &perr) == 0) {
+		if (pipe_plan(&P, NULL, &perr) == 0) {
 			last = &P.stg[P.nst - 1].st;
 			oinfo.w = last->ow;
 			oinfo.h = last->oh;
@@ -807,7 +597,7 @@ int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *
 
 	if (planned) {
 		img_move_meta(&oinfo, &P.info);
-		move_georef(&P, &oinfo.meta.geo);
+		pipe_move_georef(&P, &oinfo.meta.geo);
 		src.wait = src_wait;
 		src.row = src_row;
 		src.release = src_release;
@@ -841,7 +631,7 @@ int job_file(const struct job_spec *pj, const char *input, struct io_read_opts *
 	} else {
 		rc = 0;
 		if (pj->opts->log != NULL)
-			log_steps(&P, ", overlapped with decoding and encoding");
+			pipe_log(&P, ", overlapped with decoding and encoding");
 	}
 out:
 	img_free(&oinfo);
@@ -849,16 +639,4 @@ out:
 	pthread_cond_destroy(&P.cond);
 	pthread_mutex_destroy(&P.lock);
 	return rc;
-}
-
-int job_filter(struct image *im, struct kernel *const *kernels, int nkernels,
-	       const struct job_opts *opts, struct err *err)
-{
-	struct job_spec js;
-
-	memset(&js, 0, sizeof js);
-	js.kernels = kernels;
-	js.nkernels = nkernels;
-	js.opts = opts;
-	return job_image(&js, im, err);
 }
