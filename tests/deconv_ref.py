@@ -15,13 +15,13 @@ centre floor(size / 2) at the origin, as imfilter's default origin is),
 when octave-cli is there.  Prints PASS/FAIL lines.
 """
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+from octave import octave_ok
 from pfm import read_pfm, write_pfm
 
 # A 3-tap box across times a 2-tap box down, slightly lopsided: its
@@ -84,14 +84,6 @@ def octave_deconvwnr(tmp, imgs, nsr):
     return [np.fromfile(os.path.join(tmp, "oct%d.out" % i), "<f8").reshape(img.shape[1],
                                                                             img.shape[0]).T
             for i, img in enumerate(imgs)]
-
-
-def octave_ok():
-    if shutil.which("octave-cli") is None:
-        return False
-    r = subprocess.run(["octave-cli", "--quiet", "--no-gui", "--eval", "pkg load image"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return r.returncode == 0
 
 
 def main():

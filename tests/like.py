@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from octave import octave_ok  # noqa: E402
 from pfm import read_pfm, write_pfm  # noqa: E402
 
 IMF = sys.argv[1]
@@ -155,14 +156,6 @@ def octave_imfilter():
         got = imfilter(x, ["--like", "matlab", "-k", inline(k)])
         report("--like matlab, %dx%d kernel, as Octave's imfilter" % (kw, kh),
                rel_err(got, res["B%d" % i], k, x))
-
-
-def octave_ok():
-    if shutil.which("octave-cli") is None:
-        return False
-    r = subprocess.run(["octave-cli", "--quiet", "--no-gui", "--eval", "pkg load image"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return r.returncode == 0
 
 
 def main():
