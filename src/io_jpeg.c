@@ -252,8 +252,7 @@ static boolean marker_read(j_decompress_ptr c)
 	data = malloc(len - nhead + 1);
 	if (data == NULL)
 		ERREXIT1(c, JERR_OUT_OF_MEMORY, 10);
-	for (i = 0; i < len - nhead; i++)
-		data[i] = (unsigned char)marker_byte(c);
+	/* Kept before it is read: a truncated file leaves by longjmp, and meta_free frees it. */
 	m->bytes += len;
 	if (app1) {
 		m->exif = data;
@@ -266,6 +265,8 @@ static boolean marker_read(j_decompress_ptr c)
 		k->data = data;
 		k->len = len - nhead;
 	}
+	for (i = 0; i < len - nhead; i++)
+		data[i] = (unsigned char)marker_byte(c);
 	return TRUE;
 }
 
