@@ -19,12 +19,15 @@ PHOTO=../shared/testdata/photo/coffee_299x199_rgb8.png
 #   the same flaw.  The CLI never calls them so (io.c needs the magic first).
 # png/idat-tail-bomb.png: hostile.sh: a 1x1 image followed by 24 MB of
 #   compressed zeros, which libpng inflated whole (4 GB took 13 s).
+# jpeg/truncated-app1-leak: fuzz_jpeg: a file that ends inside an APP1
+#   payload leaked the marker reader's buffer (libjpeg's longjmp).
 expected() {
 	cat <<'TABLE'
 pnm/empty 65 empty file
 pnm/one-byte-P 65 not a PNG, JPEG, PNM, PFM or TIFF image
 pnm/pfm-magic-only 65 malformed header
 png/idat-tail-bomb.png 65 too much compressed image data
+jpeg/truncated-app1-leak 65 Premature end of JPEG file
 TABLE
 }
 
